@@ -1,0 +1,481 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ioctl dispatch: a table indexed by command number gives each command's
+ * struct size, the smallest size user space may pass and its handler.
+ * Structs are read with copy_struct_from_user(), so older (shorter) and
+ * newer (longer, zero tail) callers both work, and results are copied back
+ * in the struct, never returned as positive values.
+ */
+#include <linux/fs.h>
+#include <linux/nodemask.h>
+#include <linux/nospec.h>
+#include <linux/overflow.h>
+#include <linux/pagemap.h>
+#include <linux/uaccess.h>
+
+#include "../uapi/linux/softmem.h"
+
+#include "softmem.h"
+
+union softmem_ioctl_arg {
+	struct softmem_alloc alloc;
+	struct softmem_free free;
+	struct softmem_suspend suspend;
+	struct softmem_resume resume;
+	struct softmem_rw rw;
+	struct softmem_copy copy;
+	struct softmem_set set;
+	struct softmem_compare compare;
+	struct softmem_find find;
+	struct softmem_stats stats;
+	struct softmem_configure configure;
+};
+
+/* Checks that [offset, offset + length) lies within @region. */
+static int softmem_check_range(struct softmem_region *region, u64 offset,
+			       u64 length)
+{
+	u64 end;
+
+	if (check_add_overflow(offset, length, &end) ||
+	    end > (u64)region->nr_pages << PAGE_SHIFT)
+		return -EINVAL;
+	return 0;
+}
+
+/* Looks up a region for a data operation on [offset, offset + length). */
+static struct softmem_region *softmem_get_range(struct softmem_pool *pool,
+						u64 handle, u64 offset,
+						u64 length)
+{
+	struct softmem_region *region;
+	int ret;
+
+	region = softmem_region_get(pool, handle);
+	if (!region)
+		return ERR_PTR(-ENOENT);
+	ret = softmem_check_range(region, offset, length);
+	if (ret) {
+		softmem_region_put(region);
+		return ERR_PTR(ret);
+	}
+	return region;
+}
+
+static int softmem_ioc_alloc(struct softmem_pool *pool, void *data)
+{
+	struct softmem_alloc *arg = data;
+	int nid = NUMA_NO_NODE;
+	u32 handle;
+	int ret;
+
+	if (arg->flags & ~SOFTMEM_ALLOC_VALID_FLAGS || arg->__reserved)
+		return -EINVAL;
+	if (!arg->length || arg->length > SOFTMEM_MAX_LENGTH)
+		return -EINVAL;
+	if (arg->flags & SOFTMEM_ALLOC_NODE) {
+		if (arg->node >= MAX_NUMNODES ||
+		    !node_state(arg->node, N_MEMORY))
+			return -EINVAL;
+		nid = arg->node;
+	} else if (arg->node) {
+		return -EINVAL;
+	}
+
+	ret = softmem_region_create(pool, PAGE_ALIGN(arg->length), nid,
+				    &handle);
+	if (ret)
+		return ret;
+	arg->handle = handle;
+	return 0;
+}
+
+/* The region was never seen by user space: take it back. */
+static void softmem_ioc_alloc_undo(struct softmem_pool *pool, void *data)
+{
+	struct softmem_alloc *arg = data;
+
+	softmem_region_free(pool, arg->handle);
+}
+
+static int softmem_ioc_free(struct softmem_pool *pool, void *data)
+{
+	struct softmem_free *arg = data;
+
+	if (arg->flags)
+		return -EINVAL;
+	return softmem_region_free(pool, arg->handle);
+}
+
+static int softmem_ioc_suspend(struct softmem_pool *pool, void *data)
+{
+	struct softmem_suspend *arg = data;
+
+	if (arg->flags)
+		return -EINVAL;
+	return softmem_region_suspend(pool, arg->handle);
+}
+
+static int softmem_ioc_resume(struct softmem_pool *pool, void *data)
+{
+	struct softmem_resume *arg = data;
+	bool discarded;
+	int ret;
+
+	if (arg->flags || arg->__reserved)
+		return -EINVAL;
+	ret = softmem_region_resume(pool, arg->handle, &discarded);
+	if (ret)
+		return ret;
+	arg->state = discarded ? SOFTMEM_DISCARDED : SOFTMEM_INTACT;
+	return 0;
+}
+
+/*
+ * Faults in a user buffer before anything changes, so that a bad buffer
+ * fails with EFAULT with the region untouched.
+ */
+static int softmem_prefault(u64 addr, u64 length, bool write)
+{
+	void __user *buf = u64_to_user_ptr(addr);
+
+	if (!length)
+		return 0;
+	if (length > MAX_RW_COUNT || !access_ok(buf, length))
+		return -EFAULT;
+	if (write ? fault_in_safe_writeable(buf, length) :
+		    fault_in_readable(buf, length))
+		return -EFAULT;
+	return 0;
+}
+
+static int softmem_ioc_rw(struct softmem_pool *pool, void *data, bool write)
+{
+	struct softmem_rw *arg = data;
+	struct softmem_region *region;
+	int ret;
+
+	if (arg->flags)
+		return -EINVAL;
+	region = softmem_get_range(pool, arg->handle, arg->offset, arg->length);
+	if (IS_ERR(region))
+		return PTR_ERR(region);
+	ret = softmem_prefault(arg->addr, arg->length, !write);
+	if (ret)
+		goto out;
+	ret = softmem_region_begin(region);
+	if (ret)
+		goto out;
+	if (write)
+		ret = softmem_access_write(region, arg->offset, arg->length,
+					   u64_to_user_ptr(arg->addr));
+	else
+		ret = softmem_access_read(region, arg->offset, arg->length,
+					  u64_to_user_ptr(arg->addr));
+	softmem_region_end(region);
+out:
+	softmem_region_put(region);
+	return ret;
+}
+
+static int softmem_ioc_read(struct softmem_pool *pool, void *data)
+{
+	return softmem_ioc_rw(pool, data, false);
+}
+
+static int softmem_ioc_write(struct softmem_pool *pool, void *data)
+{
+	return softmem_ioc_rw(pool, data, true);
+}
+
+/* Both ranges of a copy or move, or of a compare between regions. */
+struct softmem_region_pair {
+	struct softmem_region *a, *b;
+};
+
+static int softmem_pair_begin(struct softmem_pool *pool,
+			      struct softmem_region_pair *pair,
+			      u64 a, u64 a_offset, u64 b, u64 b_offset,
+			      u64 length)
+{
+	int ret;
+
+	pair->a = softmem_get_range(pool, a, a_offset, length);
+	if (IS_ERR(pair->a))
+		return PTR_ERR(pair->a);
+	pair->b = softmem_get_range(pool, b, b_offset, length);
+	if (IS_ERR(pair->b)) {
+		softmem_region_put(pair->a);
+		return PTR_ERR(pair->b);
+	}
+	ret = softmem_region_begin_pair(pair->a, pair->b);
+	if (ret) {
+		softmem_region_put(pair->b);
+		softmem_region_put(pair->a);
+	}
+	return ret;
+}
+
+static void softmem_pair_end(struct softmem_region_pair *pair)
+{
+	softmem_region_end(pair->a);
+	if (pair->b != pair->a)
+		softmem_region_end(pair->b);
+	softmem_region_put(pair->b);
+	softmem_region_put(pair->a);
+}
+
+static int softmem_copy_or_move(struct softmem_pool *pool, void *data,
+				bool move)
+{
+	struct softmem_copy *arg = data;
+	struct softmem_region_pair pair;
+	int ret;
+
+	if (arg->flags)
+		return -EINVAL;
+	/* memcpy() semantics: overlapping ranges are a caller bug. */
+	if (!move && arg->dst_handle == arg->src_handle &&
+	    arg->dst_offset < arg->src_offset + arg->length &&
+	    arg->src_offset < arg->dst_offset + arg->length &&
+	    arg->length)
+		return -EINVAL;
+
+	ret = softmem_pair_begin(pool, &pair, arg->dst_handle, arg->dst_offset,
+				 arg->src_handle, arg->src_offset, arg->length);
+	if (ret)
+		return ret;
+	ret = softmem_access_copy(pair.a, arg->dst_offset, pair.b,
+				  arg->src_offset, arg->length);
+	softmem_pair_end(&pair);
+	return ret;
+}
+
+static int softmem_ioc_copy(struct softmem_pool *pool, void *data)
+{
+	return softmem_copy_or_move(pool, data, false);
+}
+
+static int softmem_ioc_move(struct softmem_pool *pool, void *data)
+{
+	return softmem_copy_or_move(pool, data, true);
+}
+
+static int softmem_ioc_set(struct softmem_pool *pool, void *data)
+{
+	struct softmem_set *arg = data;
+	struct softmem_region *region;
+	int ret;
+
+	if (arg->flags || arg->__reserved || arg->value > U8_MAX)
+		return -EINVAL;
+	region = softmem_get_range(pool, arg->handle, arg->offset, arg->length);
+	if (IS_ERR(region))
+		return PTR_ERR(region);
+	ret = softmem_region_begin(region);
+	if (!ret) {
+		ret = softmem_access_set(region, arg->offset, arg->length,
+					 arg->value);
+		softmem_region_end(region);
+	}
+	softmem_region_put(region);
+	return ret;
+}
+
+static int softmem_compare_user(struct softmem_pool *pool,
+				struct softmem_compare *arg)
+{
+	struct softmem_region *region;
+	int ret;
+
+	if (arg->other_handle || arg->other_offset)
+		return -EINVAL;
+	region = softmem_get_range(pool, arg->handle, arg->offset, arg->length);
+	if (IS_ERR(region))
+		return PTR_ERR(region);
+	ret = softmem_prefault(arg->addr, arg->length, false);
+	if (!ret)
+		ret = softmem_region_begin(region);
+	if (!ret) {
+		ret = softmem_access_compare_user(region, arg->offset,
+						  arg->length,
+						  u64_to_user_ptr(arg->addr),
+						  &arg->result);
+		softmem_region_end(region);
+	}
+	softmem_region_put(region);
+	return ret;
+}
+
+static int softmem_ioc_compare(struct softmem_pool *pool, void *data)
+{
+	struct softmem_compare *arg = data;
+	struct softmem_region_pair pair;
+	int ret;
+
+	if (arg->flags & ~SOFTMEM_COMPARE_VALID_FLAGS || arg->__reserved)
+		return -EINVAL;
+	if (arg->flags & SOFTMEM_COMPARE_USER)
+		return softmem_compare_user(pool, arg);
+	if (arg->addr)
+		return -EINVAL;
+
+	ret = softmem_pair_begin(pool, &pair, arg->handle, arg->offset,
+				 arg->other_handle, arg->other_offset,
+				 arg->length);
+	if (ret)
+		return ret;
+	ret = softmem_access_compare(pair.a, arg->offset, pair.b,
+				     arg->other_offset, arg->length,
+				     &arg->result);
+	softmem_pair_end(&pair);
+	return ret;
+}
+
+static int softmem_ioc_find(struct softmem_pool *pool, void *data)
+{
+	struct softmem_find *arg = data;
+	struct softmem_region *region;
+	int ret;
+
+	if (arg->flags || arg->__reserved || arg->value > U8_MAX)
+		return -EINVAL;
+	region = softmem_get_range(pool, arg->handle, arg->offset, arg->length);
+	if (IS_ERR(region))
+		return PTR_ERR(region);
+	ret = softmem_region_begin(region);
+	if (!ret) {
+		ret = softmem_access_find(region, arg->offset, arg->length,
+					  arg->value, &arg->position);
+		softmem_region_end(region);
+	}
+	softmem_region_put(region);
+	return ret;
+}
+
+static u64 softmem_bytes(atomic_long_t *pages)
+{
+	return (u64)atomic_long_read(pages) << PAGE_SHIFT;
+}
+
+static int softmem_ioc_stats(struct softmem_pool *pool, void *data)
+{
+	struct softmem_stats *arg = data;
+	struct softmem_counters *stats = &pool->stats;
+
+	if (arg->flags)
+		return -EINVAL;
+	arg->regions = atomic_long_read(&stats->regions);
+	arg->length_bytes = softmem_bytes(&stats->length_pages);
+	arg->resident_bytes = softmem_bytes(&stats->resident_pages);
+	arg->suspended_bytes = softmem_bytes(&stats->suspended_pages);
+	arg->discarded_bytes = softmem_bytes(&stats->discarded_pages);
+	arg->discard_events = atomic_long_read(&stats->discard_events);
+	arg->limit_bytes = (u64)READ_ONCE(pool->limit_pages) << PAGE_SHIFT;
+	return 0;
+}
+
+static int softmem_ioc_configure(struct softmem_pool *pool, void *data)
+{
+	struct softmem_configure *arg = data;
+
+	if (arg->flags & ~SOFTMEM_CONFIGURE_VALID_FLAGS)
+		return -EINVAL;
+	if (arg->flags & SOFTMEM_CONFIGURE_LIMIT)
+		return softmem_pool_set_limit(pool, arg->limit_bytes);
+	return 0;
+}
+
+/**
+ * struct softmem_ioctl_op - how to run one command
+ * @size: size of the command's struct in this kernel
+ * @min_size: smallest struct user space may pass: up to the last field
+ *	the command cannot do without
+ * @output: whether results are copied back to user space
+ * @execute: the handler; gets the struct, zero-extended to @size
+ * @undo: reverts @execute when its results cannot be copied back
+ */
+struct softmem_ioctl_op {
+	unsigned int size;
+	unsigned int min_size;
+	bool output;
+	int (*execute)(struct softmem_pool *pool, void *arg);
+	void (*undo)(struct softmem_pool *pool, void *arg);
+};
+
+#define SOFTMEM_OP(_cmd, _fn, _struct, _last, _output)			\
+	[SOFTMEM_CMD_##_cmd] = {					\
+		.size = sizeof(struct _struct),				\
+		.min_size = offsetofend(struct _struct, _last),		\
+		.output = _output,					\
+		.execute = _fn,						\
+	}
+
+static const struct softmem_ioctl_op softmem_ioctl_ops[] = {
+	[SOFTMEM_CMD_ALLOC] = {
+		.size = sizeof(struct softmem_alloc),
+		.min_size = offsetofend(struct softmem_alloc, handle),
+		.output = true,
+		.execute = softmem_ioc_alloc,
+		.undo = softmem_ioc_alloc_undo,
+	},
+	SOFTMEM_OP(FREE, softmem_ioc_free, softmem_free, handle, false),
+	SOFTMEM_OP(SUSPEND, softmem_ioc_suspend, softmem_suspend, handle, false),
+	SOFTMEM_OP(RESUME, softmem_ioc_resume, softmem_resume, state, true),
+	SOFTMEM_OP(READ, softmem_ioc_read, softmem_rw, addr, false),
+	SOFTMEM_OP(WRITE, softmem_ioc_write, softmem_rw, addr, false),
+	SOFTMEM_OP(COPY, softmem_ioc_copy, softmem_copy, length, false),
+	SOFTMEM_OP(MOVE, softmem_ioc_move, softmem_copy, length, false),
+	SOFTMEM_OP(SET, softmem_ioc_set, softmem_set, value, false),
+	SOFTMEM_OP(COMPARE, softmem_ioc_compare, softmem_compare, result, true),
+	SOFTMEM_OP(FIND, softmem_ioc_find, softmem_find, position, true),
+	SOFTMEM_OP(STATS, softmem_ioc_stats, softmem_stats, discard_events,
+		   true),
+	SOFTMEM_OP(CONFIGURE, softmem_ioc_configure, softmem_configure,
+		   limit_bytes, false),
+};
+
+long softmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct softmem_pool *pool = file->private_data;
+	void __user *uarg = (void __user *)arg;
+	const struct softmem_ioctl_op *op;
+	union softmem_ioctl_arg buf;
+	unsigned int nr = _IOC_NR(cmd);
+	u32 usize;
+	int ret;
+
+	if (cmd != _IO(SOFTMEM_IOCTL_MAGIC, nr) ||
+	    nr >= ARRAY_SIZE(softmem_ioctl_ops))
+		return -ENOTTY;
+	op = &softmem_ioctl_ops[array_index_nospec(nr,
+					ARRAY_SIZE(softmem_ioctl_ops))];
+
+	if (get_user(usize, (u32 __user *)uarg))
+		return -EFAULT;
+	if (usize < op->min_size)
+		return -EINVAL;
+	if (usize > PAGE_SIZE)
+		return -E2BIG;
+	ret = copy_struct_from_user(&buf, op->size, uarg, usize);
+	if (ret)
+		return ret;
+
+	/*
+	 * Make sure the results can be written back before acting: writing
+	 * back what was just read fails only on a read-only struct.
+	 */
+	if (op->output && copy_to_user(uarg, &buf, min(usize, op->size)))
+		return -EFAULT;
+
+	ret = op->execute(pool, &buf);
+	if (ret || !op->output)
+		return ret;
+
+	if (copy_to_user(uarg, &buf, min(usize, op->size))) {
+		if (op->undo)
+			op->undo(pool, &buf);
+		return -EFAULT;
+	}
+	return 0;
+}

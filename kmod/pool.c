@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Pools: the regions of one open /dev/softmem, and the pool's limit on
+ * resident pages.
+ */
+#include <linux/slab.h>
+#include <linux/xarray.h>
+
+#include "softmem.h"
+
+struct softmem_pool *softmem_pool_create(void)
+{
+	struct softmem_pool *pool;
+
+	pool = kzalloc(sizeof(*pool), GFP_KERNEL_ACCOUNT);
+	if (!pool)
+		return NULL;
+	xa_init_flags(&pool->regions, XA_FLAGS_ALLOC1);
+	spin_lock_init(&pool->lru_lock);
+	INIT_LIST_HEAD(&pool->suspended);
+	pool->limit_pages = softmem_pool_max_pages();
+	atomic_long_inc(&softmem_pools);
+	return pool;
+}
+
+/* Called on the last close: no operation can be in flight any more. */
+void softmem_pool_destroy(struct softmem_pool *pool)
+{
+	struct softmem_region *region;
+	unsigned long index;
+
+	xa_for_each(&pool->regions, index, region) {
+		softmem_region_remove(region);
+		cond_resched();
+	}
+	xa_destroy(&pool->regions);
+	WARN_ON_ONCE(atomic_long_read(&pool->stats.resident_pages));
+	atomic_long_dec(&softmem_pools);
+	kfree(pool);
+}
+
+/*
+ * Discards the pool's suspended regions, least recently suspended first, until
+ * at least @nr_pages pages are freed or none is left.  Returns pages freed.
+ */
+unsigned long softmem_pool_discard_own(struct softmem_pool *pool,
+				       unsigned long nr_pages)
+{
+	struct softmem_region *region, *next;
+	unsigned long freed = 0;
+	LIST_HEAD(dispose);
+
+	spin_lock(&pool->lru_lock);
+	list_for_each_entry_safe(region, next, &pool->suspended, pool_lru) {
+		if (freed >= nr_pages)
+			break;
+		if (!spin_trylock(&region->lock))
+			continue;
+		if (region->state != SOFTMEM_REGION_SUSPENDED) {
+			/* Discarded by the shrinker, unlinked lazily. */
+			list_del_init(&region->pool_lru);
+		} else if (!region->users) {
+			if (region->backing)
+				freed += region->backing->nr_pages;
+			softmem_lru_del(region);
+			list_del_init(&region->pool_lru);
+			softmem_region_discard_locked(region, &dispose);
+		}
+		spin_unlock(&region->lock);
+	}
+	spin_unlock(&pool->lru_lock);
+
+	softmem_region_free_pages(&dispose);
+	return freed;
+}
+
+int softmem_pool_set_limit(struct softmem_pool *pool, u64 limit_bytes)
+{
+	unsigned long limit = limit_bytes >> PAGE_SHIFT;
+	unsigned long resident;
+
+	if (limit > softmem_pool_max_pages())
+		return -EINVAL;
+	WRITE_ONCE(pool->limit_pages, limit);
+
+	resident = atomic_long_read(&pool->stats.resident_pages);
+	if (resident > limit)
+		softmem_pool_discard_own(pool, resident - limit);
+	return 0;
+}
+
+static bool softmem_charge_counter(atomic_long_t *counter, unsigned long nr,
+				   unsigned long limit)
+{
+	if (atomic_long_add_return(nr, counter) <= limit)
+		return true;
+	atomic_long_sub(nr, counter);
+	return false;
+}
+
+static int softmem_pool_try_charge(struct softmem_pool *pool, unsigned long nr)
+{
+	if (!softmem_charge_counter(&pool->stats.resident_pages, nr,
+				    READ_ONCE(pool->limit_pages)))
+		return -ENOMEM;
+	if (!softmem_charge_counter(&softmem_global.resident_pages, nr,
+				    softmem_max_pages())) {
+		atomic_long_sub(nr, &pool->stats.resident_pages);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * Accounts @nr new resident pages to @pool, first discarding the pool's own
+ * suspended regions if the pool limit or the module-wide cap is reached.
+ */
+int softmem_pool_charge(struct softmem_pool *pool, unsigned long nr)
+{
+	if (!softmem_pool_try_charge(pool, nr))
+		return 0;
+	if (!softmem_pool_discard_own(pool, nr))
+		return -ENOMEM;
+	return softmem_pool_try_charge(pool, nr);
+}
+
+void softmem_pool_uncharge(struct softmem_pool *pool, unsigned long nr)
+{
+	softmem_stat_add(pool, resident_pages, -(long)nr);
+}

@@ -1,0 +1,345 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Regions: lifetime, lookup by handle and the state machine
+ *
+ *   RESUMED --suspend--> SUSPENDED --reclaim--> DISCARDED
+ *      ^                     |                      |
+ *      +-- resume, or any ---+                      |
+ *      |   data operation                           |
+ *      +------------------- resume -----------------+
+ *
+ * and DEAD once freed.  Data operations bracket their work with
+ * softmem_region_begin() and softmem_region_end(); in between the region is
+ * resumed and pinned against reclaim by softmem_region.users.
+ */
+#include <linux/memcontrol.h>
+#include <linux/nodemask.h>
+#include <linux/rcupdate.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+
+#include "softmem.h"
+
+static struct kmem_cache *softmem_region_cache;
+
+int softmem_regions_init(void)
+{
+	/*
+	 * SLAB_ACCOUNT: a descriptor is charged to its memory cgroup, which is
+	 * also how the memcg-aware list_lru finds the cgroup's list for it.
+	 */
+	softmem_region_cache = KMEM_CACHE(softmem_region, SLAB_ACCOUNT);
+	return softmem_region_cache ? 0 : -ENOMEM;
+}
+
+void softmem_regions_exit(void)
+{
+	rcu_barrier();	/* descriptors still in softmem_region_free_rcu() */
+	kmem_cache_destroy(softmem_region_cache);
+}
+
+int softmem_region_create(struct softmem_pool *pool, u64 length, int nid,
+			  u32 *handle)
+{
+	struct mem_cgroup *memcg, *old_memcg;
+	struct softmem_region *region;
+	int ret;
+
+	/*
+	 * Charge the descriptor to the cgroup whose list_lru list will hold
+	 * the region: kmem_cache_alloc_lru() makes sure that list exists.
+	 */
+	memcg = get_mem_cgroup_from_mm(current->mm);
+	old_memcg = set_active_memcg(memcg);
+	region = kmem_cache_alloc_lru(softmem_region_cache, &softmem_lru,
+				      GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	set_active_memcg(old_memcg);
+	if (!region) {
+		mem_cgroup_put(memcg);
+		return -ENOMEM;
+	}
+	spin_lock_init(&region->lock);
+	region->state = SOFTMEM_REGION_RESUMED;
+	INIT_LIST_HEAD(&region->lru);
+	INIT_LIST_HEAD(&region->pool_lru);
+	region->pool = pool;
+	region->nr_pages = length >> PAGE_SHIFT;
+	region->nid = nid;
+	region->lru_nid = nid == NUMA_NO_NODE ? numa_node_id() : nid;
+	region->memcg = memcg;
+	refcount_set(&region->ref, 1);
+
+	ret = xa_alloc_cyclic(&pool->regions, handle, region, xa_limit_32b,
+			      &pool->next_handle, GFP_KERNEL_ACCOUNT);
+	if (ret < 0) {
+		kmem_cache_free(softmem_region_cache, region);
+		mem_cgroup_put(memcg);
+		return ret == -EBUSY ? -ENOSPC : ret;
+	}
+	softmem_stat_add(pool, regions, 1);
+	softmem_stat_add(pool, length_pages, region->nr_pages);
+	return 0;
+}
+
+struct softmem_region *softmem_region_get(struct softmem_pool *pool,
+					  u64 handle)
+{
+	struct softmem_region *region;
+
+	if (!handle || handle > U32_MAX)
+		return NULL;
+	rcu_read_lock();
+	region = xa_load(&pool->regions, handle);
+	if (region && !refcount_inc_not_zero(&region->ref))
+		region = NULL;
+	rcu_read_unlock();
+	return region;
+}
+
+static void softmem_region_free_rcu(struct rcu_head *rcu)
+{
+	kmem_cache_free(softmem_region_cache,
+			container_of(rcu, struct softmem_region, rcu));
+}
+
+void softmem_region_put(struct softmem_region *region)
+{
+	struct softmem_pool *pool = region->pool;
+
+	if (!refcount_dec_and_test(&region->ref))
+		return;
+	if (region->backing) {
+		softmem_pool_uncharge(pool, region->backing->nr_pages);
+		softmem_pages_destroy(region->backing);
+	}
+	softmem_stat_add(pool, regions, -1);
+	softmem_stat_add(pool, length_pages, -(long)region->nr_pages);
+	mem_cgroup_put(region->memcg);
+	call_rcu(&region->rcu, softmem_region_free_rcu);
+}
+
+static unsigned long softmem_region_resident(struct softmem_region *region)
+{
+	lockdep_assert_held(&region->lock);
+	return region->backing ? region->backing->nr_pages : 0;
+}
+
+static void softmem_region_unlink_pool(struct softmem_region *region)
+{
+	struct softmem_pool *pool = region->pool;
+
+	spin_lock(&pool->lru_lock);
+	list_del_init(&region->pool_lru);
+	spin_unlock(&pool->lru_lock);
+}
+
+/* Takes a suspended region off the reclaim lists. */
+static void softmem_region_unsuspend(struct softmem_region *region)
+{
+	lockdep_assert_held(&region->lock);
+	softmem_lru_del(region);
+	softmem_region_unlink_pool(region);
+	softmem_stat_add(region->pool, suspended_pages,
+			 -(long)softmem_region_resident(region));
+	region->state = SOFTMEM_REGION_RESUMED;
+}
+
+/* Drops the index's reference of a region already erased from it. */
+void softmem_region_remove(struct softmem_region *region)
+{
+	spin_lock(&region->lock);
+	if (region->state == SOFTMEM_REGION_SUSPENDED)
+		softmem_region_unsuspend(region);
+	else if (region->state == SOFTMEM_REGION_DISCARDED)
+		softmem_region_unlink_pool(region);
+	region->state = SOFTMEM_REGION_DEAD;
+	spin_unlock(&region->lock);
+	softmem_region_put(region);
+}
+
+int softmem_region_free(struct softmem_pool *pool, u64 handle)
+{
+	struct softmem_region *region;
+
+	if (!handle || handle > U32_MAX)
+		return -ENOENT;
+	region = xa_erase(&pool->regions, handle);
+	if (!region)
+		return -ENOENT;
+	softmem_region_remove(region);
+	return 0;
+}
+
+int softmem_region_suspend(struct softmem_pool *pool, u64 handle)
+{
+	struct softmem_region *region;
+	int ret = 0;
+
+	region = softmem_region_get(pool, handle);
+	if (!region)
+		return -ENOENT;
+
+	spin_lock(&region->lock);
+	switch (region->state) {
+	case SOFTMEM_REGION_RESUMED:
+		region->state = SOFTMEM_REGION_SUSPENDED;
+		softmem_stat_add(pool, suspended_pages,
+				 softmem_region_resident(region));
+		softmem_lru_add(region);
+		spin_lock(&pool->lru_lock);
+		list_move_tail(&region->pool_lru, &pool->suspended);
+		spin_unlock(&pool->lru_lock);
+		break;
+	case SOFTMEM_REGION_SUSPENDED:
+	case SOFTMEM_REGION_DISCARDED:
+		break;
+	case SOFTMEM_REGION_DEAD:
+		ret = -ENOENT;
+		break;
+	}
+	spin_unlock(&region->lock);
+	softmem_region_put(region);
+	return ret;
+}
+
+int softmem_region_resume(struct softmem_pool *pool, u64 handle,
+			  bool *discarded)
+{
+	struct softmem_region *region;
+	int ret = 0;
+
+	region = softmem_region_get(pool, handle);
+	if (!region)
+		return -ENOENT;
+
+	*discarded = false;
+	spin_lock(&region->lock);
+	switch (region->state) {
+	case SOFTMEM_REGION_RESUMED:
+		break;
+	case SOFTMEM_REGION_SUSPENDED:
+		softmem_region_unsuspend(region);
+		break;
+	case SOFTMEM_REGION_DISCARDED:
+		softmem_region_unlink_pool(region);
+		region->state = SOFTMEM_REGION_RESUMED;
+		*discarded = true;
+		break;
+	case SOFTMEM_REGION_DEAD:
+		ret = -ENOENT;
+		break;
+	}
+	spin_unlock(&region->lock);
+	softmem_region_put(region);
+	return ret;
+}
+
+static int softmem_region_usable(struct softmem_region *region)
+{
+	lockdep_assert_held(&region->lock);
+	switch (region->state) {
+	case SOFTMEM_REGION_DISCARDED:
+		return -ESTALE;
+	case SOFTMEM_REGION_DEAD:
+		return -ENOENT;
+	default:
+		return 0;
+	}
+}
+
+static void softmem_region_pin(struct softmem_region *region)
+{
+	lockdep_assert_held(&region->lock);
+	if (region->state == SOFTMEM_REGION_SUSPENDED)
+		softmem_region_unsuspend(region);
+	region->users++;
+}
+
+/*
+ * Takes a region into use for a data operation: implicitly resumes it if it
+ * is suspended and intact, fails with -ESTALE if it was discarded.
+ */
+int softmem_region_begin(struct softmem_region *region)
+{
+	int ret;
+
+	spin_lock(&region->lock);
+	ret = softmem_region_usable(region);
+	if (!ret)
+		softmem_region_pin(region);
+	spin_unlock(&region->lock);
+	return ret;
+}
+
+/*
+ * The same for two regions at once: either both are taken into use or
+ * neither changes.
+ */
+int softmem_region_begin_pair(struct softmem_region *a,
+			      struct softmem_region *b)
+{
+	struct softmem_region *first = a < b ? a : b;
+	struct softmem_region *second = a < b ? b : a;
+	int ret;
+
+	if (a == b)
+		return softmem_region_begin(a);
+
+	spin_lock(&first->lock);
+	spin_lock_nested(&second->lock, SINGLE_DEPTH_NESTING);
+	ret = softmem_region_usable(a);
+	if (!ret)
+		ret = softmem_region_usable(b);
+	if (!ret) {
+		softmem_region_pin(a);
+		softmem_region_pin(b);
+	}
+	spin_unlock(&second->lock);
+	spin_unlock(&first->lock);
+	return ret;
+}
+
+void softmem_region_end(struct softmem_region *region)
+{
+	spin_lock(&region->lock);
+	region->users--;
+	spin_unlock(&region->lock);
+}
+
+/*
+ * Discards a suspended region the caller has already taken off the reclaim
+ * list_lru: detaches its pages onto @dispose and marks it discarded.  The
+ * pages are freed by softmem_region_free_pages() once locks are dropped.
+ */
+void softmem_region_discard_locked(struct softmem_region *region,
+				   struct list_head *dispose)
+{
+	struct softmem_pool *pool = region->pool;
+	unsigned long nr = softmem_region_resident(region);
+
+	lockdep_assert_held(&region->lock);
+	WARN_ON_ONCE(region->state != SOFTMEM_REGION_SUSPENDED || region->users);
+
+	if (region->backing) {
+		list_add(&region->backing->dispose, dispose);
+		region->backing = NULL;
+	}
+	region->state = SOFTMEM_REGION_DISCARDED;
+	softmem_stat_add(pool, suspended_pages, -(long)nr);
+	softmem_pool_uncharge(pool, nr);
+	softmem_stat_add(pool, discarded_pages, nr);
+	softmem_stat_add(pool, discard_events, 1);
+}
+
+/* Frees the page sets on @dispose; returns the number of pages freed. */
+unsigned long softmem_region_free_pages(struct list_head *dispose)
+{
+	struct softmem_pages *backing, *next;
+	unsigned long freed = 0;
+
+	list_for_each_entry_safe(backing, next, dispose, dispose) {
+		freed += backing->nr_pages;
+		softmem_pages_destroy(backing);
+	}
+	return freed;
+}

@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * softmem internals: pools, regions, their pages and reclaim.
+ *
+ * Locks, and the only orders in which one is taken while holding another:
+ *
+ *   softmem_region.lock   -> list_lru lock        (suspend, resume, free)
+ *   softmem_region.lock   -> softmem_pool.lru_lock (suspend, resume, free)
+ *   softmem_pool.lru_lock -> list_lru lock        (discard within a pool)
+ *
+ * Reclaim runs the other way: it holds the list_lru lock (shrinker) or a
+ * pool's lru_lock (pool limit) and takes region locks with spin_trylock() only,
+ * skipping a region whose lock is busy.  No lock is held across a page
+ * allocation or a user copy: a region in use by a data operation is pinned by
+ * softmem_region.users instead, and reclaim leaves pinned regions alone.
+ */
+#ifndef _SOFTMEM_H
+#define _SOFTMEM_H
+
+#include <linux/list.h>
+#include <linux/list_lru.h>
+#include <linux/refcount.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/xarray.h>
+
+struct mem_cgroup;
+
+/**
+ * struct softmem_counters - pool or module-wide usage, in pages
+ * @regions: live regions
+ * @length_pages: sum of region lengths
+ * @resident_pages: pages allocated to regions
+ * @suspended_pages: resident pages of suspended regions
+ * @discarded_pages: pages discarded, cumulative
+ * @discard_events: regions discarded, cumulative
+ */
+struct softmem_counters {
+	atomic_long_t regions;
+	atomic_long_t length_pages;
+	atomic_long_t resident_pages;
+	atomic_long_t suspended_pages;
+	atomic_long_t discarded_pages;
+	atomic_long_t discard_events;
+};
+
+/**
+ * struct softmem_pool - the regions of one open /dev/softmem
+ * @regions: handle -> &struct softmem_region; lookups under RCU
+ * @next_handle: cursor for cyclic handle allocation, under @regions' lock
+ * @lru_lock: protects @suspended
+ * @suspended: the pool's suspended regions, least recently suspended first;
+ *	discarded regions are unlinked lazily, by whoever next holds them
+ * @limit_pages: limit on @stats.resident_pages
+ * @stats: usage of this pool
+ */
+struct softmem_pool {
+	struct xarray regions;
+	u32 next_handle;
+	spinlock_t lru_lock;
+	struct list_head suspended;
+	unsigned long limit_pages;
+	struct softmem_counters stats;
+};
+
+/**
+ * enum softmem_state - life of a region
+ * @SOFTMEM_REGION_RESUMED: in use; never discarded
+ * @SOFTMEM_REGION_SUSPENDED: discardable; on the reclaim list_lru and the pool list
+ * @SOFTMEM_REGION_DISCARDED: pages gone; data operations fail until resumed
+ * @SOFTMEM_REGION_DEAD: freed by user space; only in-flight operations still hold it
+ */
+enum softmem_state {
+	SOFTMEM_REGION_RESUMED,
+	SOFTMEM_REGION_SUSPENDED,
+	SOFTMEM_REGION_DISCARDED,
+	SOFTMEM_REGION_DEAD,
+};
+
+/**
+ * struct softmem_pages - the pages of a region
+ * @pages: page index -> struct page; populated on first write
+ * @nr_pages: pages in @pages, under the owning region's lock
+ * @dispose: entry on a list of page sets to free once locks are dropped
+ *
+ * Kept apart from the region so that a discard can detach all pages in O(1)
+ * under the region lock and free them after.
+ */
+struct softmem_pages {
+	struct xarray pages;
+	unsigned long nr_pages;
+	struct list_head dispose;
+};
+
+/**
+ * struct softmem_region - a discardable byte range
+ * @lock: protects @state, @users, @backing and @backing->nr_pages
+ * @state: &enum softmem_state
+ * @users: data operations in flight; reclaim leaves the region alone while
+ *	nonzero
+ * @backing: the pages, NULL until the first write and after a discard
+ * @lru: entry on the reclaim list_lru while suspended
+ * @pool_lru: entry on @pool->suspended
+ * @pool: the owning pool
+ * @nr_pages: length in pages
+ * @nid: NUMA node for pages, or NUMA_NO_NODE to follow the writer's policy
+ * @lru_nid: node of the list_lru list that holds the region while suspended:
+ *	where its first page is; changes only while not suspended
+ * @memcg: memory cgroup of the list_lru list, held until the region is freed
+ * @ref: references: the pool's index and each operation in flight
+ * @rcu: frees the descriptor after RCU lookups are done
+ */
+struct softmem_region {
+	spinlock_t lock;
+	enum softmem_state state;
+	unsigned int users;
+	struct softmem_pages *backing;
+	struct list_head lru;
+	struct list_head pool_lru;
+	struct softmem_pool *pool;
+	unsigned long nr_pages;
+	int nid;
+	int lru_nid;
+	struct mem_cgroup *memcg;
+	refcount_t ref;
+	struct rcu_head rcu;
+};
+
+/* stats.c */
+extern struct softmem_counters softmem_global;
+extern atomic_long_t softmem_pools;
+extern const struct attribute_group *softmem_stats_groups[];
+
+/* Adds @delta to counter @item of @pool and of the module. */
+#define softmem_stat_add(pool, item, delta)				\
+	do {								\
+		atomic_long_add(delta, &(pool)->stats.item);		\
+		atomic_long_add(delta, &softmem_global.item);		\
+	} while (0)
+
+/* main.c: module parameters */
+unsigned long softmem_max_pages(void);
+unsigned long softmem_pool_max_pages(void);
+
+/* pool.c */
+struct softmem_pool *softmem_pool_create(void);
+void softmem_pool_destroy(struct softmem_pool *pool);
+unsigned long softmem_pool_discard_own(struct softmem_pool *pool,
+				       unsigned long nr_pages);
+int softmem_pool_set_limit(struct softmem_pool *pool, u64 limit_bytes);
+int softmem_pool_charge(struct softmem_pool *pool, unsigned long nr);
+void softmem_pool_uncharge(struct softmem_pool *pool, unsigned long nr);
+
+/* region.c */
+int softmem_regions_init(void);
+void softmem_regions_exit(void);
+int softmem_region_create(struct softmem_pool *pool, u64 length, int nid,
+			  u32 *handle);
+void softmem_region_remove(struct softmem_region *region);
+struct softmem_region *softmem_region_get(struct softmem_pool *pool,
+					  u64 handle);
+void softmem_region_put(struct softmem_region *region);
+int softmem_region_free(struct softmem_pool *pool, u64 handle);
+int softmem_region_suspend(struct softmem_pool *pool, u64 handle);
+int softmem_region_resume(struct softmem_pool *pool, u64 handle,
+			  bool *discarded);
+int softmem_region_begin(struct softmem_region *region);
+int softmem_region_begin_pair(struct softmem_region *a,
+			      struct softmem_region *b);
+void softmem_region_end(struct softmem_region *region);
+void softmem_region_discard_locked(struct softmem_region *region,
+				   struct list_head *dispose);
+unsigned long softmem_region_free_pages(struct list_head *dispose);
+
+/* pages.c */
+int softmem_pages_init(void);
+void softmem_pages_exit(void);
+int softmem_pages_populate(struct softmem_region *region, u64 offset,
+			   u64 length);
+struct page *softmem_page_lookup(struct softmem_region *region,
+				 unsigned long index);
+struct page *softmem_page_lookup_or_zero(struct softmem_region *region,
+					 unsigned long index);
+void softmem_pages_destroy(struct softmem_pages *backing);
+
+/* access.c */
+int softmem_access_read(struct softmem_region *r, u64 offset, u64 length,
+			void __user *buf);
+int softmem_access_write(struct softmem_region *r, u64 offset, u64 length,
+			 const void __user *buf);
+int softmem_access_set(struct softmem_region *r, u64 offset, u64 length,
+		       u8 value);
+int softmem_access_find(struct softmem_region *r, u64 offset, u64 length,
+			u8 value, s64 *position);
+int softmem_access_compare_user(struct softmem_region *r, u64 offset,
+				u64 length, const void __user *buf,
+				int *result);
+int softmem_access_copy(struct softmem_region *dst, u64 dst_offset,
+			struct softmem_region *src, u64 src_offset,
+			u64 length);
+int softmem_access_compare(struct softmem_region *a, u64 a_offset,
+			   struct softmem_region *b, u64 b_offset, u64 length,
+			   int *result);
+
+/* reclaim.c */
+extern struct list_lru softmem_lru;
+int softmem_reclaim_init(void);
+void softmem_reclaim_exit(void);
+void softmem_lru_add(struct softmem_region *region);
+void softmem_lru_del(struct softmem_region *region);
+
+/* ioctl.c */
+long softmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+
+#endif /* _SOFTMEM_H */

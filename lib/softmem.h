@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libsoftmem: a thin C binding of the /dev/softmem ioctls.
+ *
+ * A pool is the file descriptor of an open /dev/softmem.  Every function
+ * returns 0 (or a descriptor) on success and a negative errno on failure; it
+ * never sets errno for the caller to inspect.  The library keeps no state and
+ * makes no policy: see softmem(3) and Documentation/userspace-api/softmem.rst.
+ */
+#ifndef SOFTMEM_H
+#define SOFTMEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <linux/softmem.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Pools */
+int softmem_open(void);
+int softmem_close(int pool);
+int softmem_set_limit(int pool, uint64_t limit_bytes);
+int softmem_stats(int pool, struct softmem_stats *stats);
+
+/* Region lifetime and state */
+int softmem_alloc(int pool, uint64_t length, uint64_t *handle);
+int softmem_alloc_on_node(int pool, uint64_t length, unsigned int node,
+			  uint64_t *handle);
+int softmem_free(int pool, uint64_t handle);
+int softmem_suspend(int pool, uint64_t handle);
+int softmem_resume(int pool, uint64_t handle, bool *discarded);
+
+/* Data, by (handle, offset, length) */
+int softmem_read(int pool, uint64_t handle, uint64_t offset, void *buf,
+		 size_t length);
+int softmem_write(int pool, uint64_t handle, uint64_t offset, const void *buf,
+		  size_t length);
+int softmem_copy(int pool, uint64_t dst, uint64_t dst_offset, uint64_t src,
+		 uint64_t src_offset, uint64_t length);
+int softmem_move(int pool, uint64_t dst, uint64_t dst_offset, uint64_t src,
+		 uint64_t src_offset, uint64_t length);
+int softmem_set(int pool, uint64_t handle, uint64_t offset, int value,
+		uint64_t length);
+int softmem_compare(int pool, uint64_t handle, uint64_t offset,
+		    uint64_t other, uint64_t other_offset, uint64_t length,
+		    int *result);
+int softmem_compare_buf(int pool, uint64_t handle, uint64_t offset,
+			const void *buf, size_t length, int *result);
+int softmem_find(int pool, uint64_t handle, uint64_t offset, uint64_t length,
+		 int value, int64_t *position);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SOFTMEM_H */

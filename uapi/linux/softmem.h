@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * softmem: discardable memory regions.
+ *
+ * Each open() of /dev/softmem creates a pool.  A pool holds regions: page
+ * rounded byte ranges named by a handle.  A suspended region may be
+ * discarded by the kernel under memory pressure; resuming it reports, atomically
+ * with respect to reclaim, whether its contents survived.  Data is reached by
+ * (handle, offset, length), never by address.
+ *
+ * Every command takes a struct that starts with @size and @flags.  User space
+ * sets @size to sizeof() the struct it was built with: an older, shorter
+ * struct reads the missing fields as zero, a newer, longer one is accepted when
+ * the bytes the kernel does not know are zero (else E2BIG).  Unknown flags and
+ * nonzero reserved fields fail with EINVAL.  Results are returned in the
+ * struct, never as a positive ioctl() return value.
+ */
+#ifndef _UAPI_LINUX_SOFTMEM_H
+#define _UAPI_LINUX_SOFTMEM_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/* Not listed in Documentation/userspace-api/ioctl/ioctl-number.rst. */
+#define SOFTMEM_IOCTL_MAGIC	0xB6
+
+/** SOFTMEM_MAX_LENGTH - largest region length, in bytes (1 TiB). */
+#define SOFTMEM_MAX_LENGTH	(1ULL << 40)
+
+/**
+ * enum softmem_cmd - ioctl command numbers, see SOFTMEM_IOC_*
+ * @SOFTMEM_CMD_ALLOC: see &struct softmem_alloc
+ * @SOFTMEM_CMD_FREE: see &struct softmem_free
+ * @SOFTMEM_CMD_SUSPEND: see &struct softmem_suspend
+ * @SOFTMEM_CMD_RESUME: see &struct softmem_resume
+ * @SOFTMEM_CMD_READ: see &struct softmem_rw
+ * @SOFTMEM_CMD_WRITE: see &struct softmem_rw
+ * @SOFTMEM_CMD_COPY: see &struct softmem_copy
+ * @SOFTMEM_CMD_MOVE: see &struct softmem_copy
+ * @SOFTMEM_CMD_SET: see &struct softmem_set
+ * @SOFTMEM_CMD_COMPARE: see &struct softmem_compare
+ * @SOFTMEM_CMD_FIND: see &struct softmem_find
+ * @SOFTMEM_CMD_STATS: see &struct softmem_stats
+ * @SOFTMEM_CMD_CONFIGURE: see &struct softmem_configure
+ */
+enum softmem_cmd {
+	SOFTMEM_CMD_ALLOC = 0x00,
+	SOFTMEM_CMD_FREE,
+	SOFTMEM_CMD_SUSPEND,
+	SOFTMEM_CMD_RESUME,
+	SOFTMEM_CMD_READ,
+	SOFTMEM_CMD_WRITE,
+	SOFTMEM_CMD_COPY,
+	SOFTMEM_CMD_MOVE,
+	SOFTMEM_CMD_SET,
+	SOFTMEM_CMD_COMPARE,
+	SOFTMEM_CMD_FIND,
+	SOFTMEM_CMD_STATS,
+	SOFTMEM_CMD_CONFIGURE,
+};
+
+/**
+ * define SOFTMEM_ALLOC_NODE - place the region's pages on &softmem_alloc.node
+ *
+ * Without it, pages follow the memory policy of the task that first writes
+ * them (numactl --membind works as for anonymous memory).
+ */
+#define SOFTMEM_ALLOC_NODE		(1U << 0)
+/** define SOFTMEM_ALLOC_VALID_FLAGS - every flag &struct softmem_alloc knows */
+#define SOFTMEM_ALLOC_VALID_FLAGS	(SOFTMEM_ALLOC_NODE)
+
+/**
+ * struct softmem_alloc - create a region (SOFTMEM_IOC_ALLOC)
+ * @size: sizeof(struct softmem_alloc)
+ * @flags: SOFTMEM_ALLOC_* flags
+ * @length: length in bytes, 1 to %SOFTMEM_MAX_LENGTH; rounded up to pages
+ * @node: NUMA node for the pages when @flags has %SOFTMEM_ALLOC_NODE, else 0
+ * @__reserved: must be 0
+ * @handle: output: the new region's handle, never 0, unique in the pool
+ *
+ * The region starts resumed and reads as zeros.  Its pages are allocated on
+ * first write and charged to the memory cgroup of the writer.
+ */
+struct softmem_alloc {
+	__u32 size;
+	__u32 flags;
+	__u64 length;
+	__u32 node;
+	__u32 __reserved;
+	__u64 handle;
+};
+
+/**
+ * struct softmem_free - free a region and its pages (SOFTMEM_IOC_FREE)
+ * @size: sizeof(struct softmem_free)
+ * @flags: must be 0
+ * @handle: the region
+ */
+struct softmem_free {
+	__u32 size;
+	__u32 flags;
+	__u64 handle;
+};
+
+/**
+ * struct softmem_suspend - make a region discardable (SOFTMEM_IOC_SUSPEND)
+ * @size: sizeof(struct softmem_suspend)
+ * @flags: must be 0
+ * @handle: the region
+ *
+ * Constant time whatever the region's length.  Suspending a suspended or a
+ * discarded region changes nothing.
+ */
+struct softmem_suspend {
+	__u32 size;
+	__u32 flags;
+	__u64 handle;
+};
+
+/**
+ * enum softmem_resume_state - what &softmem_resume.state reports
+ * @SOFTMEM_INTACT: the contents survived (or the region was not suspended)
+ * @SOFTMEM_DISCARDED: the contents were discarded; the region now reads as
+ *	zeros and is in use again
+ */
+enum softmem_resume_state {
+	SOFTMEM_INTACT = 1,
+	SOFTMEM_DISCARDED = 2,
+};
+
+/**
+ * struct softmem_resume - take a region back into use (SOFTMEM_IOC_RESUME)
+ * @size: sizeof(struct softmem_resume)
+ * @flags: must be 0
+ * @handle: the region
+ * @state: output: &enum softmem_resume_state
+ * @__reserved: must be 0
+ *
+ * Atomic with respect to reclaim: once it returns %SOFTMEM_INTACT the region
+ * can no longer be discarded until it is suspended again.  Resuming a
+ * discarded region acknowledges the loss; data operations fail with ESTALE
+ * until then.
+ */
+struct softmem_resume {
+	__u32 size;
+	__u32 flags;
+	__u64 handle;
+	__u32 state;
+	__u32 __reserved;
+};
+
+/**
+ * struct softmem_rw - copy between a region and user memory
+ * @size: sizeof(struct softmem_rw)
+ * @flags: must be 0
+ * @handle: the region
+ * @offset: byte offset in the region
+ * @length: bytes to copy; @offset + @length must not pass the region's end
+ * @addr: user buffer (a pointer cast to __u64)
+ *
+ * SOFTMEM_IOC_READ copies region bytes to @addr, SOFTMEM_IOC_WRITE copies
+ * @addr into the region.  Like every data operation, it implicitly resumes a
+ * suspended, intact region and fails with ESTALE on a discarded one.
+ */
+struct softmem_rw {
+	__u32 size;
+	__u32 flags;
+	__u64 handle;
+	__u64 offset;
+	__u64 length;
+	__u64 addr;
+};
+
+/**
+ * struct softmem_copy - copy bytes between two regions of the pool
+ * @size: sizeof(struct softmem_copy)
+ * @flags: must be 0
+ * @dst_handle: destination region
+ * @dst_offset: byte offset in the destination
+ * @src_handle: source region (may equal @dst_handle)
+ * @src_offset: byte offset in the source
+ * @length: bytes to copy
+ *
+ * SOFTMEM_IOC_COPY is memcpy(): overlapping ranges of one region fail with
+ * EINVAL.  SOFTMEM_IOC_MOVE is memmove(): ranges may overlap.
+ */
+struct softmem_copy {
+	__u32 size;
+	__u32 flags;
+	__u64 dst_handle;
+	__u64 dst_offset;
+	__u64 src_handle;
+	__u64 src_offset;
+	__u64 length;
+};
+
+/**
+ * struct softmem_set - fill a range with one byte (SOFTMEM_IOC_SET)
+ * @size: sizeof(struct softmem_set)
+ * @flags: must be 0
+ * @handle: the region
+ * @offset: byte offset in the region
+ * @length: bytes to fill
+ * @value: the byte, 0 to 255
+ * @__reserved: must be 0
+ */
+struct softmem_set {
+	__u32 size;
+	__u32 flags;
+	__u64 handle;
+	__u64 offset;
+	__u64 length;
+	__u32 value;
+	__u32 __reserved;
+};
+
+/**
+ * define SOFTMEM_COMPARE_USER - compare with user memory at
+ * &softmem_compare.addr instead of another region
+ */
+#define SOFTMEM_COMPARE_USER		(1U << 0)
+/** define SOFTMEM_COMPARE_VALID_FLAGS - every flag &struct softmem_compare knows */
+#define SOFTMEM_COMPARE_VALID_FLAGS	(SOFTMEM_COMPARE_USER)
+
+/**
+ * struct softmem_compare - memcmp() a region range (SOFTMEM_IOC_COMPARE)
+ * @size: sizeof(struct softmem_compare)
+ * @flags: SOFTMEM_COMPARE_* flags
+ * @handle: the region
+ * @offset: byte offset in the region
+ * @other_handle: the region to compare with; 0 with %SOFTMEM_COMPARE_USER
+ * @other_offset: byte offset in @other_handle; 0 with %SOFTMEM_COMPARE_USER
+ * @addr: user buffer with %SOFTMEM_COMPARE_USER, else 0
+ * @length: bytes to compare
+ * @result: output: -1, 0 or 1 as the first differing byte of @handle is
+ *	smaller, equal or greater (bytes compare as unsigned char)
+ * @__reserved: must be 0
+ */
+struct softmem_compare {
+	__u32 size;
+	__u32 flags;
+	__u64 handle;
+	__u64 offset;
+	__u64 other_handle;
+	__u64 other_offset;
+	__u64 addr;
+	__u64 length;
+	__s32 result;
+	__u32 __reserved;
+};
+
+/**
+ * struct softmem_find - memchr() in a region range (SOFTMEM_IOC_FIND)
+ * @size: sizeof(struct softmem_find)
+ * @flags: must be 0
+ * @handle: the region
+ * @offset: byte offset where the search starts
+ * @length: bytes to search
+ * @value: the byte to find, 0 to 255
+ * @__reserved: must be 0
+ * @position: output: region offset of the first match, or -1 if none
+ */
+struct softmem_find {
+	__u32 size;
+	__u32 flags;
+	__u64 handle;
+	__u64 offset;
+	__u64 length;
+	__u32 value;
+	__u32 __reserved;
+	__s64 position;
+};
+
+/**
+ * struct softmem_stats - counters of the pool (SOFTMEM_IOC_STATS)
+ * @size: sizeof(struct softmem_stats)
+ * @flags: must be 0
+ * @regions: output: regions in the pool
+ * @length_bytes: output: sum of the regions' page-rounded lengths
+ * @resident_bytes: output: bytes of pages allocated to the regions
+ * @suspended_bytes: output: resident bytes in suspended regions: what
+ *	reclaim may discard
+ * @discarded_bytes: output: bytes discarded since the pool was created
+ * @discard_events: output: regions discarded since the pool was created
+ * @limit_bytes: output: the pool's limit on resident bytes
+ *
+ * The same counters, summed over every pool, are in
+ * /sys/class/misc/softmem/stats/.
+ */
+struct softmem_stats {
+	__u32 size;
+	__u32 flags;
+	__u64 regions;
+	__u64 length_bytes;
+	__u64 resident_bytes;
+	__u64 suspended_bytes;
+	__u64 discarded_bytes;
+	__u64 discard_events;
+	__u64 limit_bytes;
+};
+
+/** define SOFTMEM_CONFIGURE_LIMIT - set &softmem_configure.limit_bytes */
+#define SOFTMEM_CONFIGURE_LIMIT		(1U << 0)
+/** define SOFTMEM_CONFIGURE_VALID_FLAGS - every flag &struct softmem_configure knows */
+#define SOFTMEM_CONFIGURE_VALID_FLAGS	(SOFTMEM_CONFIGURE_LIMIT)
+
+/**
+ * struct softmem_configure - set pool parameters (SOFTMEM_IOC_CONFIGURE)
+ * @size: sizeof(struct softmem_configure)
+ * @flags: SOFTMEM_CONFIGURE_* flags: which fields to apply
+ * @limit_bytes: with %SOFTMEM_CONFIGURE_LIMIT, the pool's limit on resident
+ *	bytes, rounded down to pages; at most the module's pool_max_bytes
+ *	parameter (EINVAL above it), and not below what the pool's resumed
+ *	regions hold (EBUSY)
+ *
+ * A write that would take the pool over its limit first discards the pool's
+ * own suspended regions, least recently suspended first, then fails with
+ * ENOMEM.
+ */
+struct softmem_configure {
+	__u32 size;
+	__u32 flags;
+	__u64 limit_bytes;
+};
+
+#define SOFTMEM_IOC_ALLOC	_IO(SOFTMEM_IOCTL_MAGIC, SOFTMEM_CMD_ALLOC)
+#define SOFTMEM_IOC_FREE	_IO(SOFTMEM_IOCTL_MAGIC, SOFTMEM_CMD_FREE)
+#define SOFTMEM_IOC_SUSPEND	_IO(SOFTMEM_IOCTL_MAGIC, SOFTMEM_CMD_SUSPEND)
+#define SOFTMEM_IOC_RESUME	_IO(SOFTMEM_IOCTL_MAGIC, SOFTMEM_CMD_RESUME)
+#define SOFTMEM_IOC_READ	_IO(SOFTMEM_IOCTL_MAGIC, SOFTMEM_CMD_READ)
+#define SOFTMEM_IOC_WRITE	_IO(SOFTMEM_IOCTL_MAGIC, SOFTMEM_CMD_WRITE)
+#define SOFTMEM_IOC_COPY	_IO(SOFTMEM_IOCTL_MAGIC, SOFTMEM_CMD_COPY)
+#define SOFTMEM_IOC_MOVE	_IO(SOFTMEM_IOCTL_MAGIC, SOFTMEM_CMD_MOVE)
+#define SOFTMEM_IOC_SET		_IO(SOFTMEM_IOCTL_MAGIC, SOFTMEM_CMD_SET)
+#define SOFTMEM_IOC_COMPARE	_IO(SOFTMEM_IOCTL_MAGIC, SOFTMEM_CMD_COMPARE)
+#define SOFTMEM_IOC_FIND	_IO(SOFTMEM_IOCTL_MAGIC, SOFTMEM_CMD_FIND)
+#define SOFTMEM_IOC_STATS	_IO(SOFTMEM_IOCTL_MAGIC, SOFTMEM_CMD_STATS)
+#define SOFTMEM_IOC_CONFIGURE	_IO(SOFTMEM_IOCTL_MAGIC, SOFTMEM_CMD_CONFIGURE)
+
+#endif /* _UAPI_LINUX_SOFTMEM_H */
