@@ -10,6 +10,7 @@
 
 #include <linux/list_lru.h>
 #include <linux/shrinker.h>
+#include <linux/slab.h>
 
 #include "compat-probes.h"
 
@@ -17,48 +18,94 @@
  * list_lru_add() and list_lru_del() take the node and memory cgroup
  * explicitly since 6.8; before, both came from the slab page of the item.
  */
+static inline bool softmem_compat_lru_add(struct list_lru *lru,
+					  struct list_head *item, int nid,
+					  struct mem_cgroup *memcg)
+{
 #ifdef SOFTMEM_HAVE_LIST_LRU_ADD_OBJ
-#define softmem_compat_lru_add(lru, item, nid, memcg) \
-	list_lru_add(lru, item, nid, memcg)
-#define softmem_compat_lru_del(lru, item, nid, memcg) \
-	list_lru_del(lru, item, nid, memcg)
+	return list_lru_add(lru, item, nid, memcg);
 #else
-#define softmem_compat_lru_add(lru, item, nid, memcg) list_lru_add(lru, item)
-#define softmem_compat_lru_del(lru, item, nid, memcg) list_lru_del(lru, item)
+	return list_lru_add(lru, item);
 #endif
+}
 
-/* The list_lru walk callback lost its spinlock_t * argument in 6.13. */
-#ifdef SOFTMEM_HAVE_LRU_WALK_CB_NO_LOCK
-#define SOFTMEM_LRU_WALK_CB(name, isolate)	\
-	static list_lru_walk_cb name = isolate
+static inline bool softmem_compat_lru_del(struct list_lru *lru,
+					  struct list_head *item, int nid,
+					  struct mem_cgroup *memcg)
+{
+#ifdef SOFTMEM_HAVE_LIST_LRU_ADD_OBJ
+	return list_lru_del(lru, item, nid, memcg);
 #else
-#define SOFTMEM_LRU_WALK_CB(name, isolate)				\
-	static enum lru_status name(struct list_head *item,		\
-				    struct list_lru_one *list,		\
-				    spinlock_t *lock, void *arg)	\
-	{								\
-		return isolate(item, list, arg);			\
-	}
+	return list_lru_del(lru, item);
+#endif
+}
+
+/* A list_lru walk callback as 6.13 has it: without the list's spinlock. */
+typedef enum lru_status (*softmem_lru_isolate_t)(struct list_head *item,
+						 struct list_lru_one *list,
+						 void *arg);
+
+#ifdef SOFTMEM_HAVE_LRU_WALK_CB_NO_LOCK
+static inline unsigned long
+softmem_compat_lru_shrink_walk(struct list_lru *lru, struct shrink_control *sc,
+			       softmem_lru_isolate_t isolate, void *arg)
+{
+	return list_lru_shrink_walk(lru, sc, isolate, arg);
+}
+#else
+struct softmem_compat_walk {
+	softmem_lru_isolate_t isolate;
+	void *arg;
+};
+
+static inline enum lru_status
+softmem_compat_walk_cb(struct list_head *item, struct list_lru_one *list,
+		       spinlock_t *lock, void *arg)
+{
+	struct softmem_compat_walk *walk = arg;
+
+	return walk->isolate(item, list, walk->arg);
+}
+
+static inline unsigned long
+softmem_compat_lru_shrink_walk(struct list_lru *lru, struct shrink_control *sc,
+			       softmem_lru_isolate_t isolate, void *arg)
+{
+	struct softmem_compat_walk walk = { .isolate = isolate, .arg = arg };
+
+	return list_lru_shrink_walk(lru, sc, softmem_compat_walk_cb, &walk);
+}
 #endif
 
 /*
- * Shrinkers are allocated by shrinker_alloc() since 6.7.  Before, they were
- * embedded and registered in one step, which assigns the id a memcg-aware
- * list_lru needs: register first, initialise the list_lru after, and let the
- * callbacks ignore calls until it is ready.
+ * Shrinkers are allocated by shrinker_alloc() since 6.7, which also assigns
+ * the id a memcg-aware list_lru needs.  Before, they were registered in one
+ * step that assigns the id: register first, initialise the list_lru after,
+ * and let the callbacks ignore calls until it is ready.
  */
 #ifdef SOFTMEM_HAVE_SHRINKER_ALLOC
+#define SOFTMEM_SHRINKER_ID_BEFORE_REGISTER	true
+
 static inline struct shrinker *softmem_compat_shrinker_alloc(const char *name)
 {
 	return shrinker_alloc(SHRINKER_MEMCG_AWARE | SHRINKER_NUMA_AWARE, "%s",
 			      name);
 }
 
-#define softmem_compat_shrinker_register(shrinker) \
-	({ shrinker_register(shrinker); 0; })
-#define softmem_compat_shrinker_free(shrinker) shrinker_free(shrinker)
-#define SOFTMEM_SHRINKER_ID_BEFORE_REGISTER true
+static inline int softmem_compat_shrinker_register(struct shrinker *shrinker,
+						   const char *name)
+{
+	shrinker_register(shrinker);
+	return 0;
+}
+
+static inline void softmem_compat_shrinker_free(struct shrinker *shrinker)
+{
+	shrinker_free(shrinker);
+}
 #else
+#define SOFTMEM_SHRINKER_ID_BEFORE_REGISTER	false
+
 static inline struct shrinker *softmem_compat_shrinker_alloc(const char *name)
 {
 	struct shrinker *shrinker = kzalloc(sizeof(*shrinker), GFP_KERNEL);
@@ -68,14 +115,17 @@ static inline struct shrinker *softmem_compat_shrinker_alloc(const char *name)
 	return shrinker;
 }
 
-#define softmem_compat_shrinker_register(shrinker) \
-	register_shrinker(shrinker, "softmem")
+static inline int softmem_compat_shrinker_register(struct shrinker *shrinker,
+						   const char *name)
+{
+	return register_shrinker(shrinker, "%s", name);
+}
+
 static inline void softmem_compat_shrinker_free(struct shrinker *shrinker)
 {
 	unregister_shrinker(shrinker);
 	kfree(shrinker);
 }
-#define SOFTMEM_SHRINKER_ID_BEFORE_REGISTER false
 #endif
 
 #endif /* _SOFTMEM_COMPAT_H */

@@ -141,7 +141,7 @@ static int softmem_prefault(u64 addr, u64 length, bool write)
 
 	if (!length)
 		return 0;
-	if (length > MAX_RW_COUNT || !access_ok(buf, length))
+	if (!access_ok(buf, length))
 		return -EFAULT;
 	if (write ? fault_in_safe_writeable(buf, length) :
 		    fault_in_readable(buf, length))
@@ -361,16 +361,15 @@ static u64 softmem_bytes(atomic_long_t *pages)
 static int softmem_ioc_stats(struct softmem_pool *pool, void *data)
 {
 	struct softmem_stats *arg = data;
-	struct softmem_counters *stats = &pool->stats;
 
 	if (arg->flags)
 		return -EINVAL;
-	arg->regions = atomic_long_read(&stats->regions);
-	arg->length_bytes = softmem_bytes(&stats->length_pages);
-	arg->resident_bytes = softmem_bytes(&stats->resident_pages);
-	arg->suspended_bytes = softmem_bytes(&stats->suspended_pages);
-	arg->discarded_bytes = softmem_bytes(&stats->discarded_pages);
-	arg->discard_events = atomic_long_read(&stats->discard_events);
+	arg->regions = atomic_long_read(&pool->stats[SOFTMEM_STAT_REGIONS]);
+	arg->length_bytes = softmem_bytes(&pool->stats[SOFTMEM_STAT_LENGTH_PAGES]);
+	arg->resident_bytes = softmem_bytes(&pool->stats[SOFTMEM_STAT_RESIDENT_PAGES]);
+	arg->suspended_bytes = softmem_bytes(&pool->stats[SOFTMEM_STAT_SUSPENDED_PAGES]);
+	arg->discarded_bytes = softmem_bytes(&pool->stats[SOFTMEM_STAT_DISCARDED_PAGES]);
+	arg->discard_events = atomic_long_read(&pool->stats[SOFTMEM_STAT_DISCARD_EVENTS]);
 	arg->limit_bytes = (u64)READ_ONCE(pool->limit_pages) << PAGE_SHIFT;
 	return 0;
 }
@@ -403,14 +402,6 @@ struct softmem_ioctl_op {
 	void (*undo)(struct softmem_pool *pool, void *arg);
 };
 
-#define SOFTMEM_OP(_cmd, _fn, _struct, _last, _output)			\
-	[SOFTMEM_CMD_##_cmd] = {					\
-		.size = sizeof(struct _struct),				\
-		.min_size = offsetofend(struct _struct, _last),		\
-		.output = _output,					\
-		.execute = _fn,						\
-	}
-
 static const struct softmem_ioctl_op softmem_ioctl_ops[] = {
 	[SOFTMEM_CMD_ALLOC] = {
 		.size = sizeof(struct softmem_alloc),
@@ -419,20 +410,70 @@ static const struct softmem_ioctl_op softmem_ioctl_ops[] = {
 		.execute = softmem_ioc_alloc,
 		.undo = softmem_ioc_alloc_undo,
 	},
-	SOFTMEM_OP(FREE, softmem_ioc_free, softmem_free, handle, false),
-	SOFTMEM_OP(SUSPEND, softmem_ioc_suspend, softmem_suspend, handle, false),
-	SOFTMEM_OP(RESUME, softmem_ioc_resume, softmem_resume, state, true),
-	SOFTMEM_OP(READ, softmem_ioc_read, softmem_rw, addr, false),
-	SOFTMEM_OP(WRITE, softmem_ioc_write, softmem_rw, addr, false),
-	SOFTMEM_OP(COPY, softmem_ioc_copy, softmem_copy, length, false),
-	SOFTMEM_OP(MOVE, softmem_ioc_move, softmem_copy, length, false),
-	SOFTMEM_OP(SET, softmem_ioc_set, softmem_set, value, false),
-	SOFTMEM_OP(COMPARE, softmem_ioc_compare, softmem_compare, result, true),
-	SOFTMEM_OP(FIND, softmem_ioc_find, softmem_find, position, true),
-	SOFTMEM_OP(STATS, softmem_ioc_stats, softmem_stats, discard_events,
-		   true),
-	SOFTMEM_OP(CONFIGURE, softmem_ioc_configure, softmem_configure,
-		   limit_bytes, false),
+	[SOFTMEM_CMD_FREE] = {
+		.size = sizeof(struct softmem_free),
+		.min_size = offsetofend(struct softmem_free, handle),
+		.execute = softmem_ioc_free,
+	},
+	[SOFTMEM_CMD_SUSPEND] = {
+		.size = sizeof(struct softmem_suspend),
+		.min_size = offsetofend(struct softmem_suspend, handle),
+		.execute = softmem_ioc_suspend,
+	},
+	[SOFTMEM_CMD_RESUME] = {
+		.size = sizeof(struct softmem_resume),
+		.min_size = offsetofend(struct softmem_resume, state),
+		.output = true,
+		.execute = softmem_ioc_resume,
+	},
+	[SOFTMEM_CMD_READ] = {
+		.size = sizeof(struct softmem_rw),
+		.min_size = offsetofend(struct softmem_rw, addr),
+		.execute = softmem_ioc_read,
+	},
+	[SOFTMEM_CMD_WRITE] = {
+		.size = sizeof(struct softmem_rw),
+		.min_size = offsetofend(struct softmem_rw, addr),
+		.execute = softmem_ioc_write,
+	},
+	[SOFTMEM_CMD_COPY] = {
+		.size = sizeof(struct softmem_copy),
+		.min_size = offsetofend(struct softmem_copy, length),
+		.execute = softmem_ioc_copy,
+	},
+	[SOFTMEM_CMD_MOVE] = {
+		.size = sizeof(struct softmem_copy),
+		.min_size = offsetofend(struct softmem_copy, length),
+		.execute = softmem_ioc_move,
+	},
+	[SOFTMEM_CMD_SET] = {
+		.size = sizeof(struct softmem_set),
+		.min_size = offsetofend(struct softmem_set, value),
+		.execute = softmem_ioc_set,
+	},
+	[SOFTMEM_CMD_COMPARE] = {
+		.size = sizeof(struct softmem_compare),
+		.min_size = offsetofend(struct softmem_compare, result),
+		.output = true,
+		.execute = softmem_ioc_compare,
+	},
+	[SOFTMEM_CMD_FIND] = {
+		.size = sizeof(struct softmem_find),
+		.min_size = offsetofend(struct softmem_find, position),
+		.output = true,
+		.execute = softmem_ioc_find,
+	},
+	[SOFTMEM_CMD_STATS] = {
+		.size = sizeof(struct softmem_stats),
+		.min_size = offsetofend(struct softmem_stats, discard_events),
+		.output = true,
+		.execute = softmem_ioc_stats,
+	},
+	[SOFTMEM_CMD_CONFIGURE] = {
+		.size = sizeof(struct softmem_configure),
+		.min_size = offsetofend(struct softmem_configure, limit_bytes),
+		.execute = softmem_ioc_configure,
+	},
 };
 
 long softmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg)

@@ -37,6 +37,7 @@ void softmem_pages_exit(void)
  */
 static struct softmem_pages *softmem_pages_get(struct softmem_region *region)
 {
+	/* Pairs with the release below: see the set fully initialised. */
 	struct softmem_pages *backing = smp_load_acquire(&region->backing);
 	struct softmem_pages *fresh;
 
@@ -51,6 +52,7 @@ static struct softmem_pages *softmem_pages_get(struct softmem_region *region)
 	spin_lock(&region->lock);
 	backing = region->backing;
 	if (!backing) {
+		/* Lockless readers in this operation see an initialised set. */
 		smp_store_release(&region->backing, fresh);
 		backing = fresh;
 		fresh = NULL;
@@ -99,7 +101,7 @@ static int softmem_page_add(struct softmem_region *region,
 		region->lru_nid = page_to_nid(page);
 	backing->nr_pages++;
 	if (region->state == SOFTMEM_REGION_SUSPENDED)
-		softmem_stat_add(pool, suspended_pages, 1);
+		softmem_stat_add(pool, SOFTMEM_STAT_SUSPENDED_PAGES, 1);
 	spin_unlock(&region->lock);
 	return 0;
 }
@@ -138,6 +140,7 @@ int softmem_pages_populate(struct softmem_region *region, u64 offset,
 struct page *softmem_page_lookup(struct softmem_region *region,
 				 unsigned long index)
 {
+	/* Pairs with the release in softmem_pages_get(). */
 	struct softmem_pages *backing = smp_load_acquire(&region->backing);
 
 	return backing ? xa_load(&backing->pages, index) : NULL;

@@ -34,9 +34,37 @@ void softmem_pool_destroy(struct softmem_pool *pool)
 		cond_resched();
 	}
 	xa_destroy(&pool->regions);
-	WARN_ON_ONCE(atomic_long_read(&pool->stats.resident_pages));
+	WARN_ON_ONCE(atomic_long_read(&pool->stats[SOFTMEM_STAT_RESIDENT_PAGES]));
 	atomic_long_dec(&softmem_pools);
 	kfree(pool);
+}
+
+/*
+ * Discards one region off its pool's list of suspended regions, unless its
+ * lock is busy or a data operation is using it.  Returns the pages it will
+ * free.
+ */
+static unsigned long softmem_pool_try_discard(struct softmem_region *region,
+					      struct list_head *dispose)
+{
+	unsigned long nr = 0;
+
+	lockdep_assert_held(&region->pool->lru_lock);
+	if (!spin_trylock(&region->lock))
+		return 0;
+
+	if (region->state != SOFTMEM_REGION_SUSPENDED) {
+		/* Discarded by the shrinker, unlinked lazily. */
+		list_del_init(&region->pool_lru);
+	} else if (!region->users) {
+		if (region->backing)
+			nr = region->backing->nr_pages;
+		softmem_lru_del(region);
+		list_del_init(&region->pool_lru);
+		softmem_region_discard_locked(region, dispose);
+	}
+	spin_unlock(&region->lock);
+	return nr;
 }
 
 /*
@@ -54,19 +82,7 @@ unsigned long softmem_pool_discard_own(struct softmem_pool *pool,
 	list_for_each_entry_safe(region, next, &pool->suspended, pool_lru) {
 		if (freed >= nr_pages)
 			break;
-		if (!spin_trylock(&region->lock))
-			continue;
-		if (region->state != SOFTMEM_REGION_SUSPENDED) {
-			/* Discarded by the shrinker, unlinked lazily. */
-			list_del_init(&region->pool_lru);
-		} else if (!region->users) {
-			if (region->backing)
-				freed += region->backing->nr_pages;
-			softmem_lru_del(region);
-			list_del_init(&region->pool_lru);
-			softmem_region_discard_locked(region, &dispose);
-		}
-		spin_unlock(&region->lock);
+		freed += softmem_pool_try_discard(region, &dispose);
 	}
 	spin_unlock(&pool->lru_lock);
 
@@ -83,7 +99,7 @@ int softmem_pool_set_limit(struct softmem_pool *pool, u64 limit_bytes)
 		return -EINVAL;
 	WRITE_ONCE(pool->limit_pages, limit);
 
-	resident = atomic_long_read(&pool->stats.resident_pages);
+	resident = atomic_long_read(&pool->stats[SOFTMEM_STAT_RESIDENT_PAGES]);
 	if (resident > limit)
 		softmem_pool_discard_own(pool, resident - limit);
 	return 0;
@@ -100,12 +116,12 @@ static bool softmem_charge_counter(atomic_long_t *counter, unsigned long nr,
 
 static int softmem_pool_try_charge(struct softmem_pool *pool, unsigned long nr)
 {
-	if (!softmem_charge_counter(&pool->stats.resident_pages, nr,
+	if (!softmem_charge_counter(&pool->stats[SOFTMEM_STAT_RESIDENT_PAGES], nr,
 				    READ_ONCE(pool->limit_pages)))
 		return -ENOMEM;
-	if (!softmem_charge_counter(&softmem_global.resident_pages, nr,
+	if (!softmem_charge_counter(&softmem_global_stats[SOFTMEM_STAT_RESIDENT_PAGES], nr,
 				    softmem_max_pages())) {
-		atomic_long_sub(nr, &pool->stats.resident_pages);
+		atomic_long_sub(nr, &pool->stats[SOFTMEM_STAT_RESIDENT_PAGES]);
 		return -ENOMEM;
 	}
 	return 0;
@@ -126,5 +142,5 @@ int softmem_pool_charge(struct softmem_pool *pool, unsigned long nr)
 
 void softmem_pool_uncharge(struct softmem_pool *pool, unsigned long nr)
 {
-	softmem_stat_add(pool, resident_pages, -(long)nr);
+	softmem_stat_add(pool, SOFTMEM_STAT_RESIDENT_PAGES, -(long)nr);
 }

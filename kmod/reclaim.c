@@ -40,7 +40,7 @@ void softmem_lru_del(struct softmem_region *region)
 static unsigned long softmem_pages_per_region(void)
 {
 	long regions = list_lru_count(&softmem_lru);
-	long pages = atomic_long_read(&softmem_global.suspended_pages);
+	long pages = atomic_long_read(&softmem_global_stats[SOFTMEM_STAT_SUSPENDED_PAGES]);
 
 	if (regions <= 0 || pages <= regions)
 		return 1;
@@ -52,6 +52,7 @@ static unsigned long softmem_shrink_count(struct shrinker *shrinker,
 {
 	unsigned long regions;
 
+	/* Pairs with the release at the end of softmem_reclaim_init(). */
 	if (!smp_load_acquire(&softmem_lru_ready))
 		return 0;
 	regions = list_lru_shrink_count(&softmem_lru, sc);
@@ -84,24 +85,25 @@ static enum lru_status softmem_isolate(struct list_head *item,
 	return LRU_REMOVED;
 }
 
-SOFTMEM_LRU_WALK_CB(softmem_isolate_cb, softmem_isolate);
-
 static unsigned long softmem_shrink_scan(struct shrinker *shrinker,
 					 struct shrink_control *sc)
 {
 	unsigned long pages = sc->nr_to_scan;
-	unsigned long freed;
 	LIST_HEAD(dispose);
 
+	/* Pairs with the release at the end of softmem_reclaim_init(). */
 	if (!smp_load_acquire(&softmem_lru_ready))
 		return SHRINK_STOP;
 
-	/* Walk as many regions as make up the pages asked for. */
+	/*
+	 * Walk as many regions as make up the pages asked for.  The core
+	 * still accounts sc->nr_scanned, left at the pages it asked for: a
+	 * larger value would underflow its remaining scan count.
+	 */
 	sc->nr_to_scan = DIV_ROUND_UP(pages, softmem_pages_per_region());
-	list_lru_shrink_walk(&softmem_lru, sc, softmem_isolate_cb, &dispose);
-	freed = softmem_region_free_pages(&dispose);
-	sc->nr_scanned = max(pages, freed);
-	return freed;
+	softmem_compat_lru_shrink_walk(&softmem_lru, sc, softmem_isolate,
+				       &dispose);
+	return softmem_region_free_pages(&dispose);
 }
 
 int softmem_reclaim_init(void)
@@ -119,17 +121,18 @@ int softmem_reclaim_init(void)
 		ret = list_lru_init_memcg(&softmem_lru, softmem_shrinker);
 		if (ret)
 			goto err_free;
-		ret = softmem_compat_shrinker_register(softmem_shrinker);
+		ret = softmem_compat_shrinker_register(softmem_shrinker, "softmem");
 		if (ret)
 			goto err_lru;
 	} else {
-		ret = softmem_compat_shrinker_register(softmem_shrinker);
+		ret = softmem_compat_shrinker_register(softmem_shrinker, "softmem");
 		if (ret)
 			goto err_free;
 		ret = list_lru_init_memcg(&softmem_lru, softmem_shrinker);
 		if (ret)
 			goto err_free;
 	}
+	/* Callbacks that see the flag see an initialised list_lru. */
 	smp_store_release(&softmem_lru_ready, true);
 	return 0;
 

@@ -76,8 +76,8 @@ int softmem_region_create(struct softmem_pool *pool, u64 length, int nid,
 		mem_cgroup_put(memcg);
 		return ret == -EBUSY ? -ENOSPC : ret;
 	}
-	softmem_stat_add(pool, regions, 1);
-	softmem_stat_add(pool, length_pages, region->nr_pages);
+	softmem_stat_add(pool, SOFTMEM_STAT_REGIONS, 1);
+	softmem_stat_add(pool, SOFTMEM_STAT_LENGTH_PAGES, region->nr_pages);
 	return 0;
 }
 
@@ -112,8 +112,8 @@ void softmem_region_put(struct softmem_region *region)
 		softmem_pool_uncharge(pool, region->backing->nr_pages);
 		softmem_pages_destroy(region->backing);
 	}
-	softmem_stat_add(pool, regions, -1);
-	softmem_stat_add(pool, length_pages, -(long)region->nr_pages);
+	softmem_stat_add(pool, SOFTMEM_STAT_REGIONS, -1);
+	softmem_stat_add(pool, SOFTMEM_STAT_LENGTH_PAGES, -(long)region->nr_pages);
 	mem_cgroup_put(region->memcg);
 	call_rcu(&region->rcu, softmem_region_free_rcu);
 }
@@ -139,7 +139,7 @@ static void softmem_region_unsuspend(struct softmem_region *region)
 	lockdep_assert_held(&region->lock);
 	softmem_lru_del(region);
 	softmem_region_unlink_pool(region);
-	softmem_stat_add(region->pool, suspended_pages,
+	softmem_stat_add(region->pool, SOFTMEM_STAT_SUSPENDED_PAGES,
 			 -(long)softmem_region_resident(region));
 	region->state = SOFTMEM_REGION_RESUMED;
 }
@@ -183,7 +183,7 @@ int softmem_region_suspend(struct softmem_pool *pool, u64 handle)
 	switch (region->state) {
 	case SOFTMEM_REGION_RESUMED:
 		region->state = SOFTMEM_REGION_SUSPENDED;
-		softmem_stat_add(pool, suspended_pages,
+		softmem_stat_add(pool, SOFTMEM_STAT_SUSPENDED_PAGES,
 				 softmem_region_resident(region));
 		softmem_lru_add(region);
 		spin_lock(&pool->lru_lock);
@@ -325,10 +325,10 @@ void softmem_region_discard_locked(struct softmem_region *region,
 		region->backing = NULL;
 	}
 	region->state = SOFTMEM_REGION_DISCARDED;
-	softmem_stat_add(pool, suspended_pages, -(long)nr);
+	softmem_stat_add(pool, SOFTMEM_STAT_SUSPENDED_PAGES, -(long)nr);
 	softmem_pool_uncharge(pool, nr);
-	softmem_stat_add(pool, discarded_pages, nr);
-	softmem_stat_add(pool, discard_events, 1);
+	softmem_stat_add(pool, SOFTMEM_STAT_DISCARDED_PAGES, nr);
+	softmem_stat_add(pool, SOFTMEM_STAT_DISCARD_EVENTS, 1);
 }
 
 /* Frees the page sets on @dispose; returns the number of pages freed. */

@@ -27,21 +27,23 @@
 struct mem_cgroup;
 
 /**
- * struct softmem_counters - pool or module-wide usage, in pages
- * @regions: live regions
- * @length_pages: sum of region lengths
- * @resident_pages: pages allocated to regions
- * @suspended_pages: resident pages of suspended regions
- * @discarded_pages: pages discarded, cumulative
- * @discard_events: regions discarded, cumulative
+ * enum softmem_stat - usage counters kept per pool and module-wide
+ * @SOFTMEM_STAT_REGIONS: live regions
+ * @SOFTMEM_STAT_LENGTH_PAGES: sum of region lengths, in pages
+ * @SOFTMEM_STAT_RESIDENT_PAGES: pages allocated to regions
+ * @SOFTMEM_STAT_SUSPENDED_PAGES: resident pages of suspended regions
+ * @SOFTMEM_STAT_DISCARDED_PAGES: pages discarded, cumulative
+ * @SOFTMEM_STAT_DISCARD_EVENTS: regions discarded, cumulative
+ * @SOFTMEM_NR_STATS: number of counters
  */
-struct softmem_counters {
-	atomic_long_t regions;
-	atomic_long_t length_pages;
-	atomic_long_t resident_pages;
-	atomic_long_t suspended_pages;
-	atomic_long_t discarded_pages;
-	atomic_long_t discard_events;
+enum softmem_stat {
+	SOFTMEM_STAT_REGIONS,
+	SOFTMEM_STAT_LENGTH_PAGES,
+	SOFTMEM_STAT_RESIDENT_PAGES,
+	SOFTMEM_STAT_SUSPENDED_PAGES,
+	SOFTMEM_STAT_DISCARDED_PAGES,
+	SOFTMEM_STAT_DISCARD_EVENTS,
+	SOFTMEM_NR_STATS,
 };
 
 /**
@@ -52,15 +54,15 @@ struct softmem_counters {
  * @suspended: the pool's suspended regions, least recently suspended first;
  *	discarded regions are unlinked lazily, by whoever next holds them
  * @limit_pages: limit on @stats.resident_pages
- * @stats: usage of this pool
+ * @stats: usage of this pool, indexed by &enum softmem_stat
  */
 struct softmem_pool {
 	struct xarray regions;
 	u32 next_handle;
-	spinlock_t lru_lock;
+	spinlock_t lru_lock;		/* protects @suspended */
 	struct list_head suspended;
 	unsigned long limit_pages;
-	struct softmem_counters stats;
+	atomic_long_t stats[SOFTMEM_NR_STATS];
 };
 
 /**
@@ -111,7 +113,7 @@ struct softmem_pages {
  * @rcu: frees the descriptor after RCU lookups are done
  */
 struct softmem_region {
-	spinlock_t lock;
+	spinlock_t lock;		/* protects the four fields below */
 	enum softmem_state state;
 	unsigned int users;
 	struct softmem_pages *backing;
@@ -127,16 +129,17 @@ struct softmem_region {
 };
 
 /* stats.c */
-extern struct softmem_counters softmem_global;
+extern atomic_long_t softmem_global_stats[SOFTMEM_NR_STATS];
 extern atomic_long_t softmem_pools;
 extern const struct attribute_group *softmem_stats_groups[];
 
 /* Adds @delta to counter @item of @pool and of the module. */
-#define softmem_stat_add(pool, item, delta)				\
-	do {								\
-		atomic_long_add(delta, &(pool)->stats.item);		\
-		atomic_long_add(delta, &softmem_global.item);		\
-	} while (0)
+static inline void softmem_stat_add(struct softmem_pool *pool,
+				    enum softmem_stat item, long delta)
+{
+	atomic_long_add(delta, &pool->stats[item]);
+	atomic_long_add(delta, &softmem_global_stats[item]);
+}
 
 /* main.c: module parameters */
 unsigned long softmem_max_pages(void);

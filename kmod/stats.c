@@ -2,8 +2,8 @@
 /*
  * Module-wide usage counters, shown in /sys/class/misc/softmem/stats/.
  *
- * Pool counters live in each pool; every change is applied to the pool and to
- * softmem_global at once by softmem_stat_add().
+ * Pool counters live in each pool; softmem_stat_add() applies every change
+ * to the pool and to softmem_global_stats at once.
  */
 #include <linux/device.h>
 #include <linux/mm.h>
@@ -11,29 +11,70 @@
 
 #include "softmem.h"
 
-struct softmem_counters softmem_global;
+atomic_long_t softmem_global_stats[SOFTMEM_NR_STATS];
 atomic_long_t softmem_pools;
 
-#define SOFTMEM_STAT_ATTR(name, value)					\
-static ssize_t name##_show(struct device *dev,				\
-			   struct device_attribute *attr, char *buf)	\
-{									\
-	return sysfs_emit(buf, "%ld\n", value);				\
-}									\
-static DEVICE_ATTR_RO(name)
+static ssize_t softmem_show_count(char *buf, enum softmem_stat item)
+{
+	return sysfs_emit(buf, "%ld\n",
+			  atomic_long_read(&softmem_global_stats[item]));
+}
 
-#define SOFTMEM_STAT_PAGES(name, item)					\
-	SOFTMEM_STAT_ATTR(name,						\
-		atomic_long_read(&softmem_global.item) << PAGE_SHIFT)
+static ssize_t softmem_show_pages(char *buf, enum softmem_stat item)
+{
+	return sysfs_emit(buf, "%ld\n",
+			  atomic_long_read(&softmem_global_stats[item]) <<
+			  PAGE_SHIFT);
+}
 
-SOFTMEM_STAT_ATTR(pools, atomic_long_read(&softmem_pools));
-SOFTMEM_STAT_ATTR(regions, atomic_long_read(&softmem_global.regions));
-SOFTMEM_STAT_ATTR(discard_events,
-		  atomic_long_read(&softmem_global.discard_events));
-SOFTMEM_STAT_PAGES(length_bytes, length_pages);
-SOFTMEM_STAT_PAGES(resident_bytes, resident_pages);
-SOFTMEM_STAT_PAGES(suspended_bytes, suspended_pages);
-SOFTMEM_STAT_PAGES(discarded_bytes, discarded_pages);
+static ssize_t pools_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	return sysfs_emit(buf, "%ld\n", atomic_long_read(&softmem_pools));
+}
+static DEVICE_ATTR_RO(pools);
+
+static ssize_t regions_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
+{
+	return softmem_show_count(buf, SOFTMEM_STAT_REGIONS);
+}
+static DEVICE_ATTR_RO(regions);
+
+static ssize_t discard_events_show(struct device *dev,
+				   struct device_attribute *attr, char *buf)
+{
+	return softmem_show_count(buf, SOFTMEM_STAT_DISCARD_EVENTS);
+}
+static DEVICE_ATTR_RO(discard_events);
+
+static ssize_t length_bytes_show(struct device *dev,
+				 struct device_attribute *attr, char *buf)
+{
+	return softmem_show_pages(buf, SOFTMEM_STAT_LENGTH_PAGES);
+}
+static DEVICE_ATTR_RO(length_bytes);
+
+static ssize_t resident_bytes_show(struct device *dev,
+				   struct device_attribute *attr, char *buf)
+{
+	return softmem_show_pages(buf, SOFTMEM_STAT_RESIDENT_PAGES);
+}
+static DEVICE_ATTR_RO(resident_bytes);
+
+static ssize_t suspended_bytes_show(struct device *dev,
+				    struct device_attribute *attr, char *buf)
+{
+	return softmem_show_pages(buf, SOFTMEM_STAT_SUSPENDED_PAGES);
+}
+static DEVICE_ATTR_RO(suspended_bytes);
+
+static ssize_t discarded_bytes_show(struct device *dev,
+				    struct device_attribute *attr, char *buf)
+{
+	return softmem_show_pages(buf, SOFTMEM_STAT_DISCARDED_PAGES);
+}
+static DEVICE_ATTR_RO(discarded_bytes);
 
 static struct attribute *softmem_stats_attrs[] = {
 	&dev_attr_pools.attr,

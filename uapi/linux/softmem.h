@@ -18,6 +18,7 @@
 #ifndef _UAPI_LINUX_SOFTMEM_H
 #define _UAPI_LINUX_SOFTMEM_H
 
+#include <linux/const.h>
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
@@ -25,7 +26,7 @@
 #define SOFTMEM_IOCTL_MAGIC	0xB6
 
 /** SOFTMEM_MAX_LENGTH - largest region length, in bytes (1 TiB). */
-#define SOFTMEM_MAX_LENGTH	(1ULL << 40)
+#define SOFTMEM_MAX_LENGTH	_BITULL(40)
 
 /**
  * enum softmem_cmd - ioctl command numbers, see SOFTMEM_IOC_*
@@ -65,7 +66,7 @@ enum softmem_cmd {
  * Without it, pages follow the memory policy of the task that first writes
  * them (numactl --membind works as for anonymous memory).
  */
-#define SOFTMEM_ALLOC_NODE		(1U << 0)
+#define SOFTMEM_ALLOC_NODE		_BITUL(0)
 /** define SOFTMEM_ALLOC_VALID_FLAGS - every flag &struct softmem_alloc knows */
 #define SOFTMEM_ALLOC_VALID_FLAGS	(SOFTMEM_ALLOC_NODE)
 
@@ -218,7 +219,7 @@ struct softmem_set {
  * define SOFTMEM_COMPARE_USER - compare with user memory at
  * &softmem_compare.addr instead of another region
  */
-#define SOFTMEM_COMPARE_USER		(1U << 0)
+#define SOFTMEM_COMPARE_USER		_BITUL(0)
 /** define SOFTMEM_COMPARE_VALID_FLAGS - every flag &struct softmem_compare knows */
 #define SOFTMEM_COMPARE_VALID_FLAGS	(SOFTMEM_COMPARE_USER)
 
@@ -300,7 +301,7 @@ struct softmem_stats {
 };
 
 /** define SOFTMEM_CONFIGURE_LIMIT - set &softmem_configure.limit_bytes */
-#define SOFTMEM_CONFIGURE_LIMIT		(1U << 0)
+#define SOFTMEM_CONFIGURE_LIMIT		_BITUL(0)
 /** define SOFTMEM_CONFIGURE_VALID_FLAGS - every flag &struct softmem_configure knows */
 #define SOFTMEM_CONFIGURE_VALID_FLAGS	(SOFTMEM_CONFIGURE_LIMIT)
 

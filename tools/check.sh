@@ -1,0 +1,132 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Usage: tools/check.sh   (make check; KERNELS="6.1 6.12 7.2" by default)
+#
+# Runs every test softmem has and ends with the line "N passed, N failed":
+#   - lint on the host: checkpatch --strict, kernel-doc, the library's -Werror build;
+#   - per kernel leg: the module built with W=1 and no warning, then the
+#     selftests in a qemu guest, with any splat in the guest log a failure.
+# Exits non-zero on any failure.  Installs the host packages it needs.
+set -uo pipefail
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$top/tools/lib.sh"
+cd "$top" || exit 1
+
+KERNELS=${KERNELS:-6.1 6.12 7.2}
+VM_MEM=${VM_MEM:-512M}
+VM_TIMEOUT=${VM_TIMEOUT:-2400}
+logs="$top/build/check"
+rm -rf "$logs"
+mkdir -p "$logs"
+
+ensure_host_packages gcc make libc6-dev qemu-system-x86 busybox-static cpio \
+	numactl debootstrap zstd xz-utils perl python3 flex bison bc libelf-dev \
+	dwarves kmod || exit 1
+
+passed=0 failed=0 skipped=0
+summary=()
+
+# result NAME STATUS: counts one host-side case.
+result() {
+	if [ "$2" -eq 0 ]; then
+		passed=$((passed + 1))
+		echo "ok - $1"
+	else
+		failed=$((failed + 1))
+		echo "not ok - $1"
+	fi
+}
+
+# count_ktap LOG: prints "pass fail skip" summed over the harness totals.
+count_ktap() {
+	awk '/^# Totals: / {
+		for (i = 3; i <= NF; i++) { split($i, kv, ":"); n[kv[1]] += kv[2] }
+	     }
+	     /^# selftest .* did not finish/ { n["error"]++ }
+	     END { printf "%d %d %d\n", n["pass"] + n["xpass"],
+			n["fail"] + n["error"], n["skip"] + n["xfail"] }' "$1"
+}
+
+echo "== lint"
+tools/lint.sh >"$logs/lint.log" 2>&1
+lint_status=$?
+grep -E '^(ok|not ok) ' "$logs/lint.log"
+while read -r line; do
+	case "$line" in
+	"ok "*) passed=$((passed + 1)) ;;
+	"not ok "*) failed=$((failed + 1)) ;;
+	esac
+done < <(grep -E '^(ok|not ok) ' "$logs/lint.log")
+if [ "$lint_status" -ne 0 ] && ! grep -q '^not ok ' "$logs/lint.log"; then
+	tail -n 20 "$logs/lint.log"
+	result "lint ran" 1
+fi
+
+echo "== library and selftests"
+make -s lib >"$logs/lib.log" 2>&1
+result "library builds with -Wall -Wextra -Werror" $? || true
+make -s selftests >"$logs/selftests.log" 2>&1
+selftests_status=$?
+result "selftests build" $selftests_status
+
+for leg in $KERNELS; do
+	echo "== kernel $leg"
+	kdir=$(tools/fetch-kernel.sh "$leg" 2>"$logs/fetch-$leg.log")
+	if [ -z "$kdir" ]; then
+		tail -n 20 "$logs/fetch-$leg.log"
+		result "fetch kernel $leg" 1
+		summary+=("kernel $leg: 0 passed, 1 failed, 0 skipped (fetch failed)")
+		continue
+	fi
+	version=$(cat "$kdir/version")
+	build="$logs/build-$version.log"
+	leg_pass=0 leg_fail=0 leg_skip=0
+
+	if make KDIR="$kdir/build" KMAKE="$kdir/make" KTAG="$version" module \
+		>"$build" 2>&1 && ! grep -q 'warning:' "$build"; then
+		leg_pass=$((leg_pass + 1))
+		echo "ok - $version: module builds with W=1, no warning"
+	else
+		grep -E 'warning:|error:' "$build" | head -n 20
+		leg_fail=$((leg_fail + 1))
+		echo "not ok - $version: module builds with W=1, no warning"
+	fi
+
+	if [ -f "build/$version/kmod/softmem.ko" ] && [ "$selftests_status" -eq 0 ]; then
+		vmlog="$logs/vm-$version"
+		tools/vm-run --kernel-dir "$kdir" --mem "$VM_MEM" \
+			--timeout "$VM_TIMEOUT" --log-dir "$vmlog" \
+			--module "build/$version/kmod/softmem.ko" \
+			--add selftests -- ./selftests/run_all.sh \
+			>"$logs/tests-$version.log" 2>&1
+		vm_status=$?
+		grep -E '^(not ok|ok) |# SKIP|^# Totals' "$logs/tests-$version.log" |
+			grep -vE '^ok ' | head -n 60
+		read -r p f s < <(count_ktap "$logs/tests-$version.log")
+		leg_pass=$((leg_pass + p)) leg_fail=$((leg_fail + f))
+		leg_skip=$((leg_skip + s))
+		case $vm_status in
+		0) ;;
+		124) echo "not ok - $version: guest timed out"; leg_fail=$((leg_fail + 1)) ;;
+		125) echo "not ok - $version: splat in the guest log"
+		     leg_fail=$((leg_fail + 1)) ;;
+		*) if [ "$f" -eq 0 ]; then
+			tail -n 20 "$logs/tests-$version.log"
+			echo "not ok - $version: guest run exited $vm_status"
+			leg_fail=$((leg_fail + 1))
+		   fi ;;
+		esac
+	else
+		leg_fail=$((leg_fail + 1))
+		echo "not ok - $version: selftests not run (no module or no tests)"
+	fi
+	passed=$((passed + leg_pass)) failed=$((failed + leg_fail))
+	skipped=$((skipped + leg_skip))
+	summary+=("kernel $version: $leg_pass passed, $leg_fail failed, $leg_skip skipped")
+done
+
+echo "== summary (logs in $logs)"
+printf '%s\n' "${summary[@]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,42 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Usage: tools/lint.sh   (make lint)
+#
+# Static checks of the kernel code, one "ok"/"not ok" line each:
+# checkpatch.pl --strict, kernel-doc -Werror on every kernel and uAPI file,
+# and sparse on the module.  checkpatch.pl and kernel-doc come from Debian's
+# linux-source package (tools/fetch-linux-source.sh).
+set -uo pipefail
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$top" || exit 1
+# shellcheck source=SCRIPTDIR/lib.sh
+. tools/lib.sh
+
+ensure_host_packages sparse perl python3 || exit 1
+src=$(tools/fetch-linux-source.sh) || die "cannot fetch linux-source"
+files=(kmod/*.c kmod/*.h kmod/probes/*.c uapi/linux/softmem.h)
+status=0
+
+# check NAME CMD...: runs CMD, prints its output on failure.
+check() {
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1) && [ -z "$out" ]; then
+		echo "ok - $name"
+	else
+		printf '%s\n' "$out" | head -n 40
+		echo "not ok - $name"
+		status=1
+	fi
+}
+
+checkpatch_out=$(perl "$src/scripts/checkpatch.pl" --no-tree --strict --terse \
+	--show-types -f "${files[@]}" 2>&1 | grep -E ': (ERROR|WARNING|CHECK):')
+check "checkpatch --strict" printf '%s' "$checkpatch_out"
+check "kernel-doc -Werror" perl "$src/scripts/kernel-doc" -none -Werror \
+	"${files[@]}"
+
+# sparse: make C=2 against the 6.12 headers; only reports about our files.
+sparse_out=$(make -s KERNEL=6.12 module KCFLAGS= C=2 2>&1 | grep -E '^/.*/build/[^/]+/kmod/[^ ]+: (warning|error):' || true)
+check "sparse (C=2)" printf '%s' "$sparse_out"
+exit $status
