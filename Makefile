@@ -9,7 +9,6 @@
 #   make KDIR=/path       ... against any kernel build tree
 #   make demo             boot a VM and watch discardable memory at work
 #   make check            every test on every kernel leg
-#   make bench            benchmarks, as ratios measured in one VM run
 #   make lint             checkpatch --strict, kernel-doc, sparse, W=1
 
 TOP := $(CURDIR)
@@ -40,7 +39,7 @@ endif
 KBUILD_DIR := $(TOP)/build/$(KTAG)
 KMOD_SRCS := $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild uapi/linux/softmem.h
 
-.PHONY: all module lib selftests check demo bench lint clean
+.PHONY: all module lib selftests check demo lint clean
 all: module lib
 
 module: $(KBUILD_DIR)/kmod/softmem.ko
@@ -67,9 +66,6 @@ check:
 
 demo:
 	tools/demo.sh
-
-bench:
-	tools/bench.sh
 
 lint:
 	tools/lint.sh
