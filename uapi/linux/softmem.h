@@ -22,10 +22,17 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-/* Not listed in Documentation/userspace-api/ioctl/ioctl-number.rst. */
-#define SOFTMEM_IOCTL_MAGIC	0xB6
+/**
+ * define SOFTMEM_IOCTL_MAGIC - the ioctl type of every softmem command
+ *
+ * Not listed in Documentation/userspace-api/ioctl/ioctl-number.rst (6.12)
+ * nor used by any uAPI header of 7.2.
+ */
+#define SOFTMEM_IOCTL_MAGIC	0xBB
 
-/** SOFTMEM_MAX_LENGTH - largest region length, in bytes (1 TiB). */
+/**
+ * define SOFTMEM_MAX_LENGTH - largest region length, in bytes (1 TiB)
+ */
 #define SOFTMEM_MAX_LENGTH	_BITULL(40)
 
 /**
@@ -67,7 +74,9 @@ enum softmem_cmd {
  * them (numactl --membind works as for anonymous memory).
  */
 #define SOFTMEM_ALLOC_NODE		_BITUL(0)
-/** define SOFTMEM_ALLOC_VALID_FLAGS - every flag &struct softmem_alloc knows */
+/**
+ * define SOFTMEM_ALLOC_VALID_FLAGS - every flag &struct softmem_alloc knows
+ */
 #define SOFTMEM_ALLOC_VALID_FLAGS	(SOFTMEM_ALLOC_NODE)
 
 /**
@@ -220,7 +229,9 @@ struct softmem_set {
  * &softmem_compare.addr instead of another region
  */
 #define SOFTMEM_COMPARE_USER		_BITUL(0)
-/** define SOFTMEM_COMPARE_VALID_FLAGS - every flag &struct softmem_compare knows */
+/**
+ * define SOFTMEM_COMPARE_VALID_FLAGS - every flag &struct softmem_compare knows
+ */
 #define SOFTMEM_COMPARE_VALID_FLAGS	(SOFTMEM_COMPARE_USER)
 
 /**
@@ -300,9 +311,14 @@ struct softmem_stats {
 	__u64 limit_bytes;
 };
 
-/** define SOFTMEM_CONFIGURE_LIMIT - set &softmem_configure.limit_bytes */
+/**
+ * define SOFTMEM_CONFIGURE_LIMIT - set &softmem_configure.limit_bytes
+ */
 #define SOFTMEM_CONFIGURE_LIMIT		_BITUL(0)
-/** define SOFTMEM_CONFIGURE_VALID_FLAGS - every flag &struct softmem_configure knows */
+/**
+ * define SOFTMEM_CONFIGURE_VALID_FLAGS - every flag &struct softmem_configure
+ * knows
+ */
 #define SOFTMEM_CONFIGURE_VALID_FLAGS	(SOFTMEM_CONFIGURE_LIMIT)
 
 /**
@@ -311,12 +327,14 @@ struct softmem_stats {
  * @flags: SOFTMEM_CONFIGURE_* flags: which fields to apply
  * @limit_bytes: with %SOFTMEM_CONFIGURE_LIMIT, the pool's limit on resident
  *	bytes, rounded down to pages; at most the module's pool_max_bytes
- *	parameter (EINVAL above it), and not below what the pool's resumed
- *	regions hold (EBUSY)
+ *	parameter (EINVAL above it)
  *
  * A write that would take the pool over its limit first discards the pool's
  * own suspended regions, least recently suspended first, then fails with
- * ENOMEM.
+ * ENOMEM.  Lowering the limit below the pool's resident bytes discards its
+ * suspended regions the same way until it fits; resumed regions are never
+ * touched, so the pool may stay above a new limit until they are freed.
+ * Flags 0 changes nothing.
  */
 struct softmem_configure {
 	__u32 size;
