@@ -69,53 +69,99 @@ static struct page *softmem_page_alloc(struct softmem_region *region)
 	return alloc_pages_node(region->nid, SOFTMEM_GFP | __GFP_THISNODE, 0);
 }
 
-static int softmem_page_add(struct softmem_region *region,
-			    struct softmem_pages *backing, unsigned long index)
+/* A charged, zeroed page for @region, or NULL. */
+static struct page *softmem_page_new(struct softmem_region *region)
 {
 	struct softmem_pool *pool = region->pool;
-	struct page *page, *old;
-	int ret;
+	struct page *page;
 
-	ret = softmem_pool_charge(pool, 1);
-	if (ret)
-		return ret;
-
+	if (softmem_pool_charge(pool, 1))
+		return NULL;
 	page = softmem_page_alloc(region);
 	if (!page && softmem_pool_discard_own(pool, 1))
 		page = softmem_page_alloc(region);
-	if (!page) {
+	if (!page)
 		softmem_pool_uncharge(pool, 1);
-		return -ENOMEM;
-	}
+	return page;
+}
 
-	old = xa_cmpxchg(&backing->pages, index, NULL, page, GFP_KERNEL_ACCOUNT);
-	if (old) {
-		/* Lost a race with another writer, or out of memory. */
+/* Frees pages of softmem_pages_populate() that were never installed. */
+static void softmem_pages_drop(struct softmem_pool *pool,
+			       struct list_head *fresh)
+{
+	struct page *page, *next;
+	unsigned long nr = 0;
+
+	list_for_each_entry_safe(page, next, fresh, lru) {
+		list_del(&page->lru);
+		set_page_private(page, 0);
 		__free_page(page);
-		softmem_pool_uncharge(pool, 1);
-		return xa_is_err(old) ? xa_err(old) : 0;
+		nr++;
 	}
-
-	spin_lock(&region->lock);
-	if (!backing->nr_pages && region->state != SOFTMEM_REGION_SUSPENDED)
-		region->lru_nid = page_to_nid(page);
-	backing->nr_pages++;
-	if (region->state == SOFTMEM_REGION_SUSPENDED)
-		softmem_stat_add(pool, SOFTMEM_STAT_SUSPENDED_PAGES, 1);
-	spin_unlock(&region->lock);
-	return 0;
+	softmem_pool_uncharge(pool, nr);
 }
 
 /*
- * Allocates every missing page of [offset, offset + length) so that a write
- * can then no longer fail for lack of memory halfway.
+ * Makes the pages on @fresh (index in page_private()) part of the region.
+ * A page whose index another writer filled meanwhile is dropped.
+ */
+static int softmem_pages_install(struct softmem_region *region,
+				 struct softmem_pages *backing,
+				 struct list_head *fresh)
+{
+	struct page *page, *next, *old;
+	unsigned long added = 0;
+	int nid = NUMA_NO_NODE;
+	LIST_HEAD(unused);
+	int ret = 0;
+
+	list_for_each_entry_safe(page, next, fresh, lru) {
+		if (ret)
+			break;
+		old = xa_cmpxchg(&backing->pages, page_private(page), NULL,
+				 page, GFP_KERNEL_ACCOUNT);
+		if (xa_is_err(old)) {
+			ret = xa_err(old);
+			break;
+		}
+		list_del(&page->lru);
+		if (old) {
+			list_add(&page->lru, &unused);
+			continue;
+		}
+		set_page_private(page, 0);
+		if (nid == NUMA_NO_NODE)
+			nid = page_to_nid(page);
+		added++;
+	}
+	list_splice(&unused, fresh);
+	softmem_pages_drop(region->pool, fresh);
+
+	spin_lock(&region->lock);
+	if (!backing->nr_pages && added &&
+	    region->state != SOFTMEM_REGION_SUSPENDED)
+		region->lru_nid = nid;
+	backing->nr_pages += added;
+	if (region->state == SOFTMEM_REGION_SUSPENDED)
+		softmem_stat_add(region->pool, SOFTMEM_STAT_SUSPENDED_PAGES,
+				 added);
+	spin_unlock(&region->lock);
+	return ret;
+}
+
+/*
+ * Allocates every missing page of [offset, offset + length) before any is
+ * installed, so that a write either fails for lack of memory with nothing
+ * changed or can no longer fail for it halfway.
  */
 int softmem_pages_populate(struct softmem_region *region, u64 offset,
 			   u64 length)
 {
 	struct softmem_pages *backing;
 	unsigned long index, last;
-	int ret;
+	struct page *page;
+	LIST_HEAD(fresh);
+	int ret = 0;
 
 	if (!length)
 		return 0;
@@ -127,14 +173,24 @@ int softmem_pages_populate(struct softmem_region *region, u64 offset,
 	for (index = offset >> PAGE_SHIFT; index <= last; index++) {
 		if (xa_load(&backing->pages, index))
 			continue;
-		ret = softmem_page_add(region, backing, index);
-		if (ret)
-			return ret;
-		if (fatal_signal_pending(current))
-			return -EINTR;
+		page = softmem_page_new(region);
+		if (!page) {
+			ret = -ENOMEM;
+			break;
+		}
+		set_page_private(page, index);
+		list_add_tail(&page->lru, &fresh);
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
 		cond_resched();
 	}
-	return 0;
+	if (ret) {
+		softmem_pages_drop(region->pool, &fresh);
+		return ret;
+	}
+	return softmem_pages_install(region, backing, &fresh);
 }
 
 struct page *softmem_page_lookup(struct softmem_region *region,

@@ -1,0 +1,60 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# run_all.sh - run every softmem selftest binary, passing their KTAP through.
+#
+# Runs as root in the test guest (busybox sh): cwd /softmem, this directory
+# copied to /softmem/selftests, softmem.ko loaded.  softmem_module runs last
+# because it unloads and reloads the module.  A binary that ends without its
+# "# Totals:" line is reported as "# selftest NAME did not finish".
+# Exit status: 0 if every binary passed (or skipped), 1 otherwise.
+
+dir=$(cd "$(dirname "$0")" && pwd)
+tmp=${TMPDIR:-/tmp}/softmem-selftests.$$
+mkdir -p "$tmp" || exit 1
+
+tests=
+last=
+for t in "$dir"/softmem_*; do
+	[ -f "$t" ] && [ -x "$t" ] || continue
+	case "${t##*/}" in
+	*.*) continue ;;
+	softmem_module) last=$t ;;
+	*) tests="$tests $t" ;;
+	esac
+done
+[ -n "$last" ] && tests="$tests $last"
+if [ -z "$tests" ]; then
+	echo "# no softmem_* test binaries in $dir (run make -C selftests)"
+	exit 1
+fi
+
+status=0 passed=0 failed=0 skipped=0
+for t in $tests; do
+	name=${t##*/}
+	log=$tmp/$name.log
+	echo "# selftest $name"
+	{ "$t" 2>&1; echo $? > "$tmp/$name.rc"; } | tee "$log"
+	rc=$(cat "$tmp/$name.rc" 2>/dev/null || echo 1)
+	totals=$(grep '^# Totals:' "$log" | tail -n 1)
+	if [ -z "$totals" ]; then
+		echo "# selftest $name did not finish (exit status $rc)"
+		failed=$((failed + 1))
+		status=1
+		continue
+	fi
+	# "# Totals: pass:N fail:N xfail:N xpass:N skip:N error:N"
+	for kv in ${totals#\# Totals: }; do
+		n=${kv#*:}
+		case $kv in
+		pass:* | xpass:*) passed=$((passed + n)) ;;
+		fail:* | error:*) failed=$((failed + n)) ;;
+		skip:* | xfail:*) skipped=$((skipped + n)) ;;
+		esac
+	done
+	# 4 is KSFT_SKIP: every case skipped.
+	[ "$rc" -eq 0 ] || [ "$rc" -eq 4 ] || status=1
+done
+rm -rf "$tmp"
+echo "# softmem selftests: $passed passed, $failed failed, $skipped skipped"
+exit $status

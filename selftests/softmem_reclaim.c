@@ -1,0 +1,606 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * softmem_reclaim: who gets discarded, and when.
+ *
+ * Order: least recently suspended first, checked deterministically through
+ * the pool limit and, where CONFIG_SHRINKER_DEBUG gives a scan file, through
+ * the shrinker itself.  Then real pressure: a memory hog next to resumed and
+ * suspended regions, a memory cgroup at memory.max, and NUMA placement.
+ */
+#include "softmem_test.h"
+
+#include <glob.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <linux/mempolicy.h>
+
+#define REGION_PAGES	4
+
+FIXTURE(reclaim) {
+	int pool;
+	size_t page;
+	uint64_t region_bytes;		/* REGION_PAGES pages */
+	char cgroup[128];		/* removed by teardown when set */
+};
+
+FIXTURE_SETUP(reclaim)
+{
+	SKIP_IF_NO_DEVICE();
+	self->page = page_size();
+	self->region_bytes = REGION_PAGES * self->page;
+	self->pool = softmem_open();
+	ASSERT_LE(0, self->pool);
+}
+
+FIXTURE_TEARDOWN(reclaim)
+{
+	if (self->cgroup[0])
+		rmdir(self->cgroup);
+	if (self->pool > 0)
+		softmem_close(self->pool);
+}
+
+/* Allocate @n regions of REGION_PAGES pages, pattern 100 + index. */
+static void alloc_regions(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(reclaim) *self, uint64_t *h, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(0, region_alloc_filled(self->pool, self->region_bytes,
+						 100 + i, &h[i]));
+	}
+}
+
+/* Check each region: @want[i] is SOFTMEM_INTACT or SOFTMEM_DISCARDED. */
+static void check_regions(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(reclaim) *self, const uint64_t *h,
+			  const int *want, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		unsigned int seed = want[i] == SOFTMEM_INTACT ? 100U + i :
+				    REGION_ZERO;
+
+		EXPECT_EQ(want[i], region_resume_state(self->pool, h[i]))
+			TH_LOG("region %d", i);
+		EXPECT_EQ(1, region_matches(self->pool, h[i], 0,
+					    self->region_bytes, seed))
+			TH_LOG("region %d", i);
+	}
+}
+
+/* Make room for @pages more pages under a limit of 3 regions. */
+static void write_new_region(struct __test_metadata *_metadata,
+			     FIXTURE_DATA(reclaim) *self, size_t pages)
+{
+	uint64_t h;
+
+	ASSERT_EQ(0, softmem_alloc(self->pool, pages * self->page, &h));
+	ASSERT_EQ(0, region_write_pattern(self->pool, h, 0, pages * self->page,
+					  99));
+}
+
+TEST_F(reclaim, limit_discards_least_recently_suspended)
+{
+	const int want[] = { SOFTMEM_DISCARDED, SOFTMEM_INTACT,
+			     SOFTMEM_INTACT };
+	uint64_t h[3];
+
+	ASSERT_EQ(0, softmem_set_limit(self->pool, 3 * self->region_bytes));
+	alloc_regions(_metadata, self, h, 3);
+	ASSERT_EQ(0, softmem_suspend(self->pool, h[0]));
+	ASSERT_EQ(0, softmem_suspend(self->pool, h[1]));
+	ASSERT_EQ(0, softmem_suspend(self->pool, h[2]));
+	write_new_region(_metadata, self, REGION_PAGES);
+	check_regions(_metadata, self, h, want, 3);
+}
+
+TEST_F(reclaim, limit_order_is_suspend_time_not_allocation)
+{
+	const int want[] = { SOFTMEM_INTACT, SOFTMEM_INTACT,
+			     SOFTMEM_DISCARDED };
+	uint64_t h[3];
+
+	ASSERT_EQ(0, softmem_set_limit(self->pool, 3 * self->region_bytes));
+	alloc_regions(_metadata, self, h, 3);
+	ASSERT_EQ(0, softmem_suspend(self->pool, h[2]));
+	ASSERT_EQ(0, softmem_suspend(self->pool, h[0]));
+	ASSERT_EQ(0, softmem_suspend(self->pool, h[1]));
+	write_new_region(_metadata, self, REGION_PAGES);
+	check_regions(_metadata, self, h, want, 3);
+}
+
+TEST_F(reclaim, limit_resuspend_moves_to_tail)
+{
+	const int want[] = { SOFTMEM_INTACT, SOFTMEM_DISCARDED,
+			     SOFTMEM_INTACT };
+	uint64_t h[3];
+	uint8_t byte;
+
+	ASSERT_EQ(0, softmem_set_limit(self->pool, 3 * self->region_bytes));
+	alloc_regions(_metadata, self, h, 3);
+	ASSERT_EQ(0, softmem_suspend(self->pool, h[0]));
+	ASSERT_EQ(0, softmem_suspend(self->pool, h[1]));
+	ASSERT_EQ(0, softmem_suspend(self->pool, h[2]));
+	/* Implicitly resumed by a read, then suspended again: now newest. */
+	ASSERT_EQ(0, softmem_read(self->pool, h[0], 0, &byte, 1));
+	ASSERT_EQ(0, softmem_suspend(self->pool, h[0]));
+	write_new_region(_metadata, self, REGION_PAGES);
+	check_regions(_metadata, self, h, want, 3);
+}
+
+TEST_F(reclaim, limit_discards_whole_regions_until_enough)
+{
+	const int want[] = { SOFTMEM_DISCARDED, SOFTMEM_DISCARDED,
+			     SOFTMEM_INTACT };
+	struct softmem_stats stats;
+	uint64_t h[3];
+
+	ASSERT_EQ(0, softmem_set_limit(self->pool, 3 * self->region_bytes));
+	alloc_regions(_metadata, self, h, 3);
+	ASSERT_EQ(0, softmem_suspend(self->pool, h[0]));
+	ASSERT_EQ(0, softmem_suspend(self->pool, h[1]));
+	ASSERT_EQ(0, softmem_suspend(self->pool, h[2]));
+	/* REGION_PAGES + 1 pages: two regions must go, not three. */
+	write_new_region(_metadata, self, REGION_PAGES + 1);
+	ASSERT_EQ(0, pool_stats(self->pool, &stats));
+	EXPECT_EQ(2, stats.discard_events);
+	EXPECT_EQ(2 * self->region_bytes, stats.discarded_bytes);
+	check_regions(_metadata, self, h, want, 3);
+}
+
+/* The one shrinker directory of softmem in debugfs, or SKIP. */
+static bool find_shrinker_dir(struct __test_metadata *_metadata,
+			      char *dir, size_t size)
+{
+	glob_t g;
+
+	if (ensure_debugfs())
+		SKIP(return false, "debugfs not available");
+	if (glob(DEBUGFS_ROOT "/shrinker/softmem-*", 0, NULL, &g)) {
+		SKIP(return false,
+		     "no %s/shrinker/softmem-*: kernel without CONFIG_SHRINKER_DEBUG",
+		     DEBUGFS_ROOT);
+	}
+	snprintf(dir, size, "%s", g.gl_pathv[0]);
+	globfree(&g);
+	return true;
+}
+
+/*
+ * From the shrinker's count file ("<memcg ino> <count node 0> ..."), the
+ * memcg and the node holding @want objects; false if they are spread.
+ */
+static bool shrinker_list_of(const char *dir, uint64_t want,
+			     unsigned long *ino, int *nid)
+{
+	char path[320], line[512];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/count", dir);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line, *end;
+		unsigned long memcg = strtoul(p, &end, 10);
+		int node = 0;
+
+		for (p = end; ; node++) {
+			uint64_t count = strtoull(p, &end, 10);
+
+			if (end == p)
+				break;
+			p = end;
+			if (count == want) {
+				*ino = memcg;
+				*nid = node;
+				found = true;
+			}
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+static int shrinker_scan(const char *dir, unsigned long ino, int nid,
+			 unsigned long nr)
+{
+	char path[320], cmd[64];
+
+	snprintf(path, sizeof(path), "%s/scan", dir);
+	snprintf(cmd, sizeof(cmd), "%lu %d %lu", ino, nid, nr);
+	return write_file(path, cmd);
+}
+
+/* The inode number of our memory cgroup: what the scan file takes. */
+static unsigned long own_memcg_ino(void)
+{
+	char line[256], path[320];
+	struct stat st;
+
+	if (read_file("/proc/self/cgroup", line, sizeof(line)) ||
+	    strncmp(line, "0::", 3))
+		return 0;
+	line[strcspn(line, "\n")] = '\0';
+	snprintf(path, sizeof(path), CGROUP2_ROOT "%s", line + 3);
+	return stat(path, &st) ? 0 : st.st_ino;
+}
+
+/* Scan node @nid for our memcg (globally if not memcg aware). */
+static int shrinker_scan_own(const char *dir, int nid, unsigned long nr)
+{
+	unsigned long ino = own_memcg_ino();
+
+	if (ino && !shrinker_scan(dir, ino, nid, nr))
+		return 0;
+	return shrinker_scan(dir, 0, nid, nr);
+}
+
+TEST_F(reclaim, shrinker_discards_least_recently_suspended)
+{
+	const int want[] = { SOFTMEM_DISCARDED, SOFTMEM_DISCARDED,
+			     SOFTMEM_INTACT };
+	struct softmem_stats stats;
+	unsigned long ino;
+	cpu_set_t cpu0;
+	char dir[256];
+	uint64_t h[3];
+	int nid;
+
+	if (!find_shrinker_dir(_metadata, dir, sizeof(dir)))
+		return;
+	/* Keep every region on one node's list. */
+	CPU_ZERO(&cpu0);
+	CPU_SET(0, &cpu0);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(cpu0), &cpu0));
+	alloc_regions(_metadata, self, h, 3);
+	ASSERT_EQ(0, softmem_suspend(self->pool, h[1]));
+	ASSERT_EQ(0, softmem_suspend(self->pool, h[0]));
+	ASSERT_EQ(0, softmem_suspend(self->pool, h[2]));
+	ASSERT_TRUE(shrinker_list_of(dir, 3 * REGION_PAGES, &ino, &nid))
+		TH_LOG("%s/count does not show %d pages on one list", dir,
+		       3 * REGION_PAGES);
+
+	/* Scanning one page discards one whole region: the oldest, h[1]. */
+	ASSERT_EQ(0, shrinker_scan(dir, ino, nid, 1));
+	ASSERT_EQ(0, pool_stats(self->pool, &stats));
+	EXPECT_EQ(1, stats.discard_events);
+	EXPECT_EQ(2 * self->region_bytes, stats.suspended_bytes);
+	EXPECT_TRUE(shrinker_list_of(dir, 2 * REGION_PAGES, &ino, &nid));
+	ASSERT_EQ(0, shrinker_scan(dir, ino, nid, 1));
+	ASSERT_EQ(0, pool_stats(self->pool, &stats));
+	EXPECT_EQ(2, stats.discard_events);
+	check_regions(_metadata, self, h, want, 3);
+}
+
+TEST_F(reclaim, shrinker_never_discards_resumed)
+{
+	struct softmem_stats stats;
+	unsigned long ino = 0;
+	char dir[256];
+	uint64_t h[2];
+	int nid;
+
+	if (!find_shrinker_dir(_metadata, dir, sizeof(dir)))
+		return;
+	alloc_regions(_metadata, self, h, 2);
+	ASSERT_EQ(0, softmem_suspend(self->pool, h[1]));
+	ASSERT_EQ(0, softmem_resume(self->pool, h[1], NULL));
+	/* Nothing is discardable: the shrinker counts nothing of ours. */
+	EXPECT_FALSE(shrinker_list_of(dir, REGION_PAGES, &ino, &nid));
+	ASSERT_EQ(0, shrinker_scan_own(dir, 0, 1 << 20));
+	if (!access("/sys/devices/system/node/node1", F_OK)) {
+		ASSERT_EQ(0, shrinker_scan_own(dir, 1, 1 << 20));
+	}
+	ASSERT_EQ(0, pool_stats(self->pool, &stats));
+	EXPECT_EQ(0, stats.discard_events);
+	EXPECT_EQ(1, region_matches(self->pool, h[0], 0, self->region_bytes,
+				    100));
+	EXPECT_EQ(1, region_matches(self->pool, h[1], 0, self->region_bytes,
+				    101));
+}
+
+static int set_oom_score_adj(int value)
+{
+	char buf[16];
+
+	snprintf(buf, sizeof(buf), "%d", value);
+	return write_file("/proc/self/oom_score_adj", buf);
+}
+
+static uint64_t meminfo_kb(const char *path, const char *key)
+{
+	char line[256];
+	uint64_t value = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		char *at = strstr(line, key);
+
+		if (at && at[strlen(key)] == ':') {
+			value = strtoull(at + strlen(key) + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return value;
+}
+
+/*
+ * Touch anonymous memory until softmem reports a discard or @bound bytes are
+ * touched.  Runs in a child that the OOM killer prefers.
+ */
+static void __attribute__((noreturn)) hog_memory(uint64_t discards,
+						 uint64_t bound)
+{
+	const size_t chunk = 4 * MiB;
+	uint64_t touched, now;
+
+	set_oom_score_adj(1000);
+	for (touched = 0; touched < bound; touched += chunk) {
+		void *p = mmap(NULL, chunk, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED)
+			_exit(1);
+		memset(p, 0x5a, chunk);
+		if (!module_stat("discard_events", &now) && now > discards)
+			_exit(0);
+	}
+	_exit(0);
+}
+
+TEST_F_TIMEOUT(reclaim, pressure_discards_only_suspended, 300)
+{
+	const int nr_suspended = 4;
+	uint64_t length = 16 * MiB, resumed, suspended[4], discards, bound;
+	int i, lost = 0;
+	pid_t hog;
+
+	ASSERT_EQ(0, set_oom_score_adj(-1000));
+	ASSERT_EQ(0, region_alloc_filled(self->pool, length, 1, &resumed));
+	for (i = 0; i < nr_suspended; i++) {
+		ASSERT_EQ(0, region_alloc_filled(self->pool, length, 2 + i,
+						 &suspended[i]));
+		ASSERT_EQ(0, softmem_suspend(self->pool, suspended[i]));
+	}
+	/* One suspend/resume cycle on the resumed region, for good measure. */
+	ASSERT_EQ(0, softmem_suspend(self->pool, resumed));
+	ASSERT_EQ(SOFTMEM_INTACT, region_resume_state(self->pool, resumed));
+
+	ASSERT_EQ(0, module_stat("discard_events", &discards));
+	bound = 2 * meminfo_kb("/proc/meminfo", "MemTotal") * KiB;
+	ASSERT_LT(0, bound);
+	hog = fork();
+	ASSERT_LE(0, hog);
+	if (!hog)
+		hog_memory(discards, bound);
+	i = wait_child(hog);
+	TH_LOG("memory hog ended with status %d", i);
+
+	EXPECT_EQ(SOFTMEM_INTACT, region_resume_state(self->pool, resumed));
+	EXPECT_EQ(1, region_matches(self->pool, resumed, 0, length, 1));
+	for (i = 0; i < nr_suspended; i++) {
+		int state = region_resume_state(self->pool, suspended[i]);
+
+		if (state != SOFTMEM_DISCARDED) {
+			EXPECT_EQ(SOFTMEM_INTACT, state);
+		} else {
+			lost++;
+		}
+		EXPECT_EQ(1, region_matches(self->pool, suspended[i], 0,
+					    length,
+					    state == SOFTMEM_DISCARDED ?
+					    REGION_ZERO : 2 + (unsigned int)i))
+			TH_LOG("suspended region %d, state %d", i, state);
+	}
+	EXPECT_LT(0, lost);
+}
+
+/* A fresh cgroup with memory.max = @max, or SKIP. */
+static bool make_memcg(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(reclaim) *self, uint64_t max)
+{
+	char path[192], controllers[256];
+
+	if (ensure_cgroup2())
+		SKIP(return false, "cannot mount cgroup2 at %s", CGROUP2_ROOT);
+	if (read_file(CGROUP2_ROOT "/cgroup.controllers", controllers,
+		      sizeof(controllers)) || !strstr(controllers, "memory"))
+		SKIP(return false, "memory controller not available");
+	if (write_file(CGROUP2_ROOT "/cgroup.subtree_control", "+memory"))
+		SKIP(return false, "cannot enable +memory in %s", CGROUP2_ROOT);
+	snprintf(self->cgroup, sizeof(self->cgroup),
+		 CGROUP2_ROOT "/softmem-selftest-%d", getpid());
+	ASSERT_EQ(0, mkdir(self->cgroup, 0755));
+	snprintf(path, sizeof(path), "%s/memory.max", self->cgroup);
+	ASSERT_EQ(0, write_u64_file(path, max));
+	return true;
+}
+
+enum memcg_child_status {
+	MEMCG_OK,
+	MEMCG_JOIN_FAILED,
+	MEMCG_OPEN_FAILED,
+	MEMCG_WRITE_FAILED,
+	MEMCG_OVER_MAX,
+	MEMCG_INTACT_CORRUPT,
+	MEMCG_DISCARDED_NOT_ZERO,
+	MEMCG_NOTHING_DISCARDED,
+};
+
+/* Fill @total bytes of softmem in 1 MiB regions from inside @cgroup. */
+static void __attribute__((noreturn)) fill_in_memcg(const char *cgroup,
+						   uint64_t max, int total_mib)
+{
+	char procs[192], current_path[192];
+	uint64_t *h = calloc(total_mib, sizeof(*h)), current;
+	int pool, i, discarded = 0;
+
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", cgroup);
+	snprintf(current_path, sizeof(current_path), "%s/memory.current",
+		 cgroup);
+	if (!h || write_file(procs, "0"))
+		_exit(MEMCG_JOIN_FAILED);
+	pool = softmem_open();
+	if (pool < 0)
+		_exit(MEMCG_OPEN_FAILED);
+	for (i = 0; i < total_mib; i++) {
+		if (region_alloc_filled(pool, MiB, i, &h[i])) {
+			ksft_print_msg("region %d: write failed\n", i);
+			_exit(MEMCG_WRITE_FAILED);
+		}
+		if (read_u64_file(current_path, &current) || current > max) {
+			ksft_print_msg("memory.current %llu > max\n",
+				       (unsigned long long)current);
+			_exit(MEMCG_OVER_MAX);
+		}
+		if (softmem_suspend(pool, h[i]))
+			_exit(MEMCG_WRITE_FAILED);
+	}
+	for (i = 0; i < total_mib; i++) {
+		int state = region_resume_state(pool, h[i]);
+
+		if (state == SOFTMEM_DISCARDED) {
+			discarded++;
+			if (region_matches(pool, h[i], 0, MiB, REGION_ZERO) != 1)
+				_exit(MEMCG_DISCARDED_NOT_ZERO);
+		} else if (state != SOFTMEM_INTACT ||
+			   region_matches(pool, h[i], 0, MiB, i) != 1) {
+			_exit(MEMCG_INTACT_CORRUPT);
+		}
+	}
+	ksft_print_msg("%d of %d regions discarded in the memcg\n",
+		       discarded, total_mib);
+	_exit(discarded ? MEMCG_OK : MEMCG_NOTHING_DISCARDED);
+}
+
+TEST_F_TIMEOUT(reclaim, memcg_max_discards_own_regions, 300)
+{
+	uint64_t max = 32 * MiB;
+	char path[192], events[512], *oom;
+	pid_t child;
+
+	if (!make_memcg(_metadata, self, max))
+		return;
+	child = fork();
+	ASSERT_LE(0, child);
+	if (!child)
+		fill_in_memcg(self->cgroup, max, 100);
+	EXPECT_EQ(MEMCG_OK, wait_child(child));
+
+	snprintf(path, sizeof(path), "%s/memory.events", self->cgroup);
+	ASSERT_EQ(0, read_file(path, events, sizeof(events)));
+	oom = strstr(events, "oom_kill ");
+	ASSERT_NE(NULL, oom);
+	EXPECT_EQ(0, strtoul(oom + strlen("oom_kill "), NULL, 10))
+		TH_LOG("%s", events);
+}
+
+/* MemUsed of NUMA node @nid, in bytes. */
+static uint64_t node_used(int nid)
+{
+	char path[96], key[32];
+
+	snprintf(path, sizeof(path),
+		 "/sys/devices/system/node/node%d/meminfo", nid);
+	snprintf(key, sizeof(key), "Node %d MemUsed", nid);
+	return meminfo_kb(path, key) * KiB;
+}
+
+static bool have_node1(struct __test_metadata *_metadata)
+{
+	if (access("/sys/devices/system/node/node1", F_OK))
+		SKIP(return false, "one NUMA node only");
+	return true;
+}
+
+/* Write @length bytes of region @h in a child bound to node @bind_node. */
+static int write_bound_to_node(int pool, uint64_t h, uint64_t length,
+			       int bind_node)
+{
+	pid_t child = fork();
+
+	if (child < 0)
+		return -errno;
+	if (!child) {
+		unsigned long mask = 1UL << bind_node;
+
+		if (syscall(SYS_set_mempolicy, MPOL_BIND, &mask,
+			    8 * sizeof(mask)))
+			_exit(2);
+		_exit(region_write_pattern(pool, h, 0, length, 7) ? 1 : 0);
+	}
+	return wait_child(child);
+}
+
+/* Write 64 MiB (bound to @bind_node if >= 0), check it lands on @want. */
+static void check_placement(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(reclaim) *self, uint64_t h,
+			    int bind_node, int want)
+{
+	uint64_t length = 64 * MiB, before[2], grew[2];
+	int nid;
+
+	/* Settle page cache and slab first: MemUsed is a noisy measure. */
+	ASSERT_EQ(0, drop_caches());
+	for (nid = 0; nid < 2; nid++)
+		before[nid] = node_used(nid);
+	if (bind_node >= 0) {
+		ASSERT_EQ(0, write_bound_to_node(self->pool, h, length,
+						 bind_node));
+	} else {
+		ASSERT_EQ(0, region_write_pattern(self->pool, h, 0, length,
+						  7));
+	}
+	for (nid = 0; nid < 2; nid++) {
+		uint64_t now = node_used(nid);
+
+		grew[nid] = now > before[nid] ? now - before[nid] : 0;
+	}
+	TH_LOG("node 0 grew %llu MiB, node 1 grew %llu MiB",
+	       (unsigned long long)(grew[0] / MiB),
+	       (unsigned long long)(grew[1] / MiB));
+	/* Most of it; freed pages parked on per-cpu lists blur the rest. */
+	EXPECT_LE(40 * MiB, grew[want]);
+	EXPECT_GT(16 * MiB, grew[!want]);
+	EXPECT_EQ(1, region_matches(self->pool, h, 0, length, 7));
+}
+
+TEST_F_TIMEOUT(reclaim, numa_pages_follow_writer_policy, 120)
+{
+	uint64_t h;
+
+	if (!have_node1(_metadata))
+		return;
+	ASSERT_EQ(0, softmem_alloc(self->pool, 64 * MiB, &h));
+	check_placement(_metadata, self, h, 1, 1);
+}
+
+TEST_F_TIMEOUT(reclaim, numa_alloc_node_places_pages, 120)
+{
+	uint64_t h;
+
+	if (!have_node1(_metadata))
+		return;
+	ASSERT_EQ(0, softmem_alloc_on_node(self->pool, 64 * MiB, 1, &h));
+	check_placement(_metadata, self, h, -1, 1);
+}
+
+TEST_F_TIMEOUT(reclaim, numa_alloc_node_overrides_policy, 120)
+{
+	uint64_t h;
+
+	if (!have_node1(_metadata))
+		return;
+	ASSERT_EQ(0, softmem_alloc_on_node(self->pool, 64 * MiB, 0, &h));
+	check_placement(_metadata, self, h, 1, 0);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,599 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * softmem_states: resumed, suspended and discarded regions.
+ *
+ * `echo 2 > /proc/sys/vm/drop_caches` runs every shrinker, which discards
+ * every suspended region that has pages; resume then reports the loss once.
+ * Data operations on a discarded region fail with ESTALE and change nothing;
+ * on a suspended intact region they resume it implicitly.
+ */
+#include "softmem_test.h"
+
+#define REGION_PAGES	4
+#define OP_LENGTH	200
+#define TARGET_SEED	1
+#define OTHER_SEED	2
+#define FILL_BYTE	0x77
+
+FIXTURE(states) {
+	int pool;
+	size_t page;
+};
+
+FIXTURE_SETUP(states)
+{
+	SKIP_IF_NO_DEVICE();
+	self->page = page_size();
+	self->pool = softmem_open();
+	ASSERT_LE(0, self->pool);
+}
+
+FIXTURE_TEARDOWN(states)
+{
+	if (self->pool > 0)
+		softmem_close(self->pool);
+}
+
+TEST_F(states, new_region_is_resumed)
+{
+	struct softmem_stats stats;
+	uint64_t h;
+
+	ASSERT_EQ(0, region_alloc_filled(self->pool, 2 * self->page, 1, &h));
+	ASSERT_EQ(0, pool_stats(self->pool, &stats));
+	EXPECT_EQ(0, stats.suspended_bytes);
+	ASSERT_EQ(0, drop_caches());
+	EXPECT_EQ(SOFTMEM_INTACT, region_resume_state(self->pool, h));
+	EXPECT_EQ(1, region_matches(self->pool, h, 0, 2 * self->page, 1));
+}
+
+TEST_F(states, suspend_resume_without_pressure_intact)
+{
+	uint64_t length = 4 * MiB + 3 * self->page, h;
+
+	ASSERT_EQ(0, region_alloc_filled(self->pool, length, 2, &h));
+	ASSERT_EQ(0, softmem_suspend(self->pool, h));
+	EXPECT_EQ(SOFTMEM_INTACT, region_resume_state(self->pool, h));
+	EXPECT_EQ(1, region_matches(self->pool, h, 0, length, 2));
+}
+
+TEST_F(states, suspend_twice_changes_nothing)
+{
+	struct softmem_stats stats;
+	uint64_t h;
+
+	ASSERT_EQ(0, region_alloc_filled(self->pool, 3 * self->page, 3, &h));
+	ASSERT_EQ(0, softmem_suspend(self->pool, h));
+	ASSERT_EQ(0, softmem_suspend(self->pool, h));
+	ASSERT_EQ(0, softmem_suspend(self->pool, h));
+	ASSERT_EQ(0, pool_stats(self->pool, &stats));
+	EXPECT_EQ(3 * self->page, stats.suspended_bytes);
+	EXPECT_EQ(3 * self->page, stats.resident_bytes);
+	EXPECT_EQ(SOFTMEM_INTACT, region_resume_state(self->pool, h));
+	ASSERT_EQ(0, pool_stats(self->pool, &stats));
+	EXPECT_EQ(0, stats.suspended_bytes);
+	/* One resume undoes any number of suspends. */
+	ASSERT_EQ(0, drop_caches());
+	EXPECT_EQ(SOFTMEM_INTACT, region_resume_state(self->pool, h));
+	EXPECT_EQ(1, region_matches(self->pool, h, 0, 3 * self->page, 3));
+}
+
+TEST_F(states, suspended_bytes_follow_state)
+{
+	struct softmem_stats stats;
+	uint64_t a, b;
+
+	ASSERT_EQ(0, region_alloc_filled(self->pool, 2 * self->page, 4, &a));
+	ASSERT_EQ(0, softmem_alloc(self->pool, 8 * self->page, &b));
+	ASSERT_EQ(0, region_write_pattern(self->pool, b, self->page,
+					  3 * self->page, 4));
+	ASSERT_EQ(0, softmem_suspend(self->pool, a));
+	ASSERT_EQ(0, softmem_suspend(self->pool, b));
+	ASSERT_EQ(0, pool_stats(self->pool, &stats));
+	EXPECT_EQ(5 * self->page, stats.suspended_bytes);
+	EXPECT_EQ(5 * self->page, stats.resident_bytes);
+	EXPECT_EQ(10 * self->page, stats.length_bytes);
+
+	ASSERT_EQ(0, softmem_resume(self->pool, a, NULL));
+	ASSERT_EQ(0, pool_stats(self->pool, &stats));
+	EXPECT_EQ(3 * self->page, stats.suspended_bytes);
+}
+
+TEST_F(states, drop_caches_discards_only_suspended)
+{
+	uint64_t suspended[3], resumed[2], length = 5 * self->page;
+	struct softmem_stats stats;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, region_alloc_filled(self->pool, length, 10 + i,
+						 &suspended[i]));
+		ASSERT_EQ(0, softmem_suspend(self->pool, suspended[i]));
+	}
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, region_alloc_filled(self->pool, length, 20 + i,
+						 &resumed[i]));
+	}
+	ASSERT_EQ(0, drop_caches());
+
+	ASSERT_EQ(0, pool_stats(self->pool, &stats));
+	EXPECT_EQ(5, stats.regions);
+	EXPECT_EQ(5 * length, stats.length_bytes);
+	EXPECT_EQ(2 * length, stats.resident_bytes);
+	EXPECT_EQ(0, stats.suspended_bytes);
+	EXPECT_EQ(3 * length, stats.discarded_bytes);
+	EXPECT_EQ(3, stats.discard_events);
+
+	for (i = 0; i < 3; i++) {
+		EXPECT_EQ(SOFTMEM_DISCARDED,
+			  region_resume_state(self->pool, suspended[i]));
+		EXPECT_EQ(1, region_matches(self->pool, suspended[i], 0,
+					    length, REGION_ZERO));
+	}
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(SOFTMEM_INTACT,
+			  region_resume_state(self->pool, resumed[i]));
+		EXPECT_EQ(1, region_matches(self->pool, resumed[i], 0, length,
+					    20 + i));
+	}
+}
+
+TEST_F(states, discard_reported_once)
+{
+	uint64_t h;
+
+	ASSERT_EQ(0, region_alloc_filled(self->pool, self->page, 5, &h));
+	ASSERT_EQ(0, softmem_suspend(self->pool, h));
+	ASSERT_EQ(0, drop_caches());
+	EXPECT_EQ(SOFTMEM_DISCARDED, region_resume_state(self->pool, h));
+	EXPECT_EQ(SOFTMEM_INTACT, region_resume_state(self->pool, h));
+	EXPECT_EQ(SOFTMEM_INTACT, region_resume_state(self->pool, h));
+}
+
+TEST_F(states, suspend_discarded_changes_nothing)
+{
+	struct softmem_stats stats;
+	uint8_t byte;
+	uint64_t h;
+
+	ASSERT_EQ(0, region_alloc_filled(self->pool, self->page, 6, &h));
+	ASSERT_EQ(0, softmem_suspend(self->pool, h));
+	ASSERT_EQ(0, drop_caches());
+	EXPECT_EQ(0, softmem_suspend(self->pool, h));
+	EXPECT_EQ(-ESTALE, softmem_read(self->pool, h, 0, &byte, 1));
+	ASSERT_EQ(0, pool_stats(self->pool, &stats));
+	EXPECT_EQ(1, stats.discard_events);
+	EXPECT_EQ(0, stats.resident_bytes);
+	EXPECT_EQ(SOFTMEM_DISCARDED, region_resume_state(self->pool, h));
+}
+
+TEST_F(states, discarded_region_usable_after_resume)
+{
+	struct softmem_stats stats;
+	uint64_t h, length = 6 * self->page;
+
+	ASSERT_EQ(0, region_alloc_filled(self->pool, length, 7, &h));
+	ASSERT_EQ(0, softmem_suspend(self->pool, h));
+	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(SOFTMEM_DISCARDED, region_resume_state(self->pool, h));
+	ASSERT_EQ(0, pool_stats(self->pool, &stats));
+	EXPECT_EQ(length, stats.length_bytes);
+	EXPECT_EQ(0, stats.resident_bytes);
+
+	/* Same length, whole range addressable, reads zeros until written. */
+	ASSERT_EQ(0, region_write_pattern(self->pool, h, 2 * self->page,
+					  4 * self->page, 8));
+	EXPECT_EQ(1, region_matches(self->pool, h, 0, 2 * self->page,
+				    REGION_ZERO));
+	EXPECT_EQ(1, region_matches(self->pool, h, 2 * self->page,
+				    4 * self->page, 8));
+	ASSERT_EQ(0, pool_stats(self->pool, &stats));
+	EXPECT_EQ(4 * self->page, stats.resident_bytes);
+
+	/* It can be suspended and discarded again. */
+	ASSERT_EQ(0, softmem_suspend(self->pool, h));
+	ASSERT_EQ(0, drop_caches());
+	EXPECT_EQ(SOFTMEM_DISCARDED, region_resume_state(self->pool, h));
+	ASSERT_EQ(0, pool_stats(self->pool, &stats));
+	EXPECT_EQ(2, stats.discard_events);
+	EXPECT_EQ(length + 4 * self->page, stats.discarded_bytes);
+}
+
+TEST_F(states, resumed_after_suspend_survives_drop_caches)
+{
+	uint64_t h;
+
+	ASSERT_EQ(0, region_alloc_filled(self->pool, 8 * self->page, 9, &h));
+	ASSERT_EQ(0, softmem_suspend(self->pool, h));
+	ASSERT_EQ(SOFTMEM_INTACT, region_resume_state(self->pool, h));
+	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, drop_caches());
+	EXPECT_EQ(SOFTMEM_INTACT, region_resume_state(self->pool, h));
+	EXPECT_EQ(1, region_matches(self->pool, h, 0, 8 * self->page, 9));
+}
+
+TEST_F(states, free_suspended_and_discarded)
+{
+	struct softmem_stats stats;
+	uint64_t a, b;
+
+	ASSERT_EQ(0, region_alloc_filled(self->pool, 2 * self->page, 10, &a));
+	ASSERT_EQ(0, softmem_suspend(self->pool, a));
+	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, region_alloc_filled(self->pool, 2 * self->page, 11, &b));
+	ASSERT_EQ(0, softmem_suspend(self->pool, b));
+
+	EXPECT_EQ(0, softmem_free(self->pool, a));
+	EXPECT_EQ(0, softmem_free(self->pool, b));
+	ASSERT_EQ(0, pool_stats(self->pool, &stats));
+	EXPECT_EQ(0, stats.regions);
+	EXPECT_EQ(0, stats.resident_bytes);
+	EXPECT_EQ(0, stats.suspended_bytes);
+	EXPECT_EQ(1, stats.discard_events);
+}
+
+TEST_F(states, module_stats_count_discards)
+{
+	uint64_t events, bytes, suspended, events_after, bytes_after;
+	uint64_t length = 7 * self->page, h;
+
+	ASSERT_EQ(0, module_stat("discard_events", &events));
+	ASSERT_EQ(0, module_stat("discarded_bytes", &bytes));
+	ASSERT_EQ(0, region_alloc_filled(self->pool, length, 12, &h));
+	ASSERT_EQ(0, softmem_suspend(self->pool, h));
+	ASSERT_EQ(0, module_stat("suspended_bytes", &suspended));
+	EXPECT_EQ(length, suspended);
+	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, module_stat("discard_events", &events_after));
+	ASSERT_EQ(0, module_stat("discarded_bytes", &bytes_after));
+	EXPECT_EQ(events + 1, events_after);
+	EXPECT_EQ(bytes + length, bytes_after);
+	ASSERT_EQ(0, module_stat("suspended_bytes", &suspended));
+	EXPECT_EQ(0, suspended);
+}
+
+/*
+ * Race resume against reclaim: whenever resume reports INTACT the data must
+ * be there, whenever it reports DISCARDED the region must read as zeros.
+ */
+TEST_F_TIMEOUT(states, resume_atomic_with_reclaim, 120)
+{
+	uint64_t length = 16 * self->page, h;
+	unsigned int intact = 0, discarded = 0, round;
+	double deadline = now_seconds() + 20;
+	pid_t reclaimer;
+
+	ASSERT_EQ(0, region_alloc_filled(self->pool, length, 13, &h));
+	reclaimer = fork();
+	ASSERT_LE(0, reclaimer);
+	if (!reclaimer) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (;;)
+			drop_caches();
+	}
+
+	for (round = 0; now_seconds() < deadline; round++) {
+		int state;
+
+		ASSERT_EQ(0, softmem_suspend(self->pool, h));
+		if (round & 1)
+			usleep(2000);
+		state = region_resume_state(self->pool, h);
+		if (state == SOFTMEM_INTACT) {
+			intact++;
+			ASSERT_EQ(1, region_matches(self->pool, h, 0, length,
+						    13))
+				TH_LOG("round %u: INTACT but data lost",
+				       round);
+		} else {
+			ASSERT_EQ(SOFTMEM_DISCARDED, state);
+			discarded++;
+			ASSERT_EQ(1, region_matches(self->pool, h, 0, length,
+						    REGION_ZERO))
+				TH_LOG("round %u: DISCARDED but not zero",
+				       round);
+			ASSERT_EQ(0, region_write_pattern(self->pool, h, 0,
+							  length, 13));
+		}
+		if (intact >= 50 && discarded >= 50)
+			break;
+	}
+	kill(reclaimer, SIGKILL);
+	wait_child(reclaimer);
+	TH_LOG("%u rounds: %u intact, %u discarded", round, intact, discarded);
+	EXPECT_LT(0, intact);
+	EXPECT_LT(0, discarded);
+}
+
+/*
+ * One variant per data operation, each run on the "target" region, with a
+ * second "other" region where the operation takes two.
+ */
+enum data_op {
+	OP_READ,
+	OP_WRITE,
+	OP_COPY_TO,	/* target is the destination */
+	OP_COPY_FROM,	/* target is the source */
+	OP_MOVE_TO,
+	OP_MOVE_FROM,
+	OP_SET,
+	OP_COMPARE,	/* target is the first operand */
+	OP_COMPARE_WITH,	/* target is the second operand */
+	OP_COMPARE_BUF,
+	OP_FIND,
+};
+
+FIXTURE(data_op) {
+	int pool;
+	size_t page;
+	uint64_t target;	/* TARGET_SEED over REGION_PAGES */
+	uint64_t other;		/* OTHER_SEED over REGION_PAGES */
+	uint8_t buf[OP_LENGTH];
+	int result;		/* compare */
+	int64_t position;	/* find */
+};
+
+FIXTURE_VARIANT(data_op) {
+	enum data_op op;
+	bool uses_other;
+};
+
+FIXTURE_VARIANT_ADD(data_op, read) { .op = OP_READ };
+FIXTURE_VARIANT_ADD(data_op, write) { .op = OP_WRITE };
+FIXTURE_VARIANT_ADD(data_op, copy_to) { .op = OP_COPY_TO, .uses_other = 1 };
+FIXTURE_VARIANT_ADD(data_op, copy_from) { .op = OP_COPY_FROM, .uses_other = 1 };
+FIXTURE_VARIANT_ADD(data_op, move_to) { .op = OP_MOVE_TO, .uses_other = 1 };
+FIXTURE_VARIANT_ADD(data_op, move_from) { .op = OP_MOVE_FROM, .uses_other = 1 };
+FIXTURE_VARIANT_ADD(data_op, set) { .op = OP_SET };
+FIXTURE_VARIANT_ADD(data_op, compare) { .op = OP_COMPARE, .uses_other = 1 };
+FIXTURE_VARIANT_ADD(data_op, compare_with) {
+	.op = OP_COMPARE_WITH, .uses_other = 1
+};
+FIXTURE_VARIANT_ADD(data_op, compare_buf) { .op = OP_COMPARE_BUF };
+FIXTURE_VARIANT_ADD(data_op, find) { .op = OP_FIND };
+
+FIXTURE_SETUP(data_op)
+{
+	SKIP_IF_NO_DEVICE();
+	self->page = page_size();
+	self->pool = softmem_open();
+	ASSERT_LE(0, self->pool);
+	ASSERT_EQ(0, region_alloc_filled(self->pool, REGION_PAGES * self->page,
+					 TARGET_SEED, &self->target));
+	ASSERT_EQ(0, region_alloc_filled(self->pool, REGION_PAGES * self->page,
+					 OTHER_SEED, &self->other));
+	memset(self->buf, FILL_BYTE, sizeof(self->buf));
+	self->result = 99;
+	self->position = 99;
+}
+
+FIXTURE_TEARDOWN(data_op)
+{
+	if (self->pool > 0)
+		softmem_close(self->pool);
+}
+
+/* The operation on [offset, offset + length) of the target. */
+static uint64_t op_offset(FIXTURE_DATA(data_op) *self)
+{
+	return self->page - OP_LENGTH / 2;	/* straddles a page boundary */
+}
+
+static int run_op(FIXTURE_DATA(data_op) *self, enum data_op op,
+		  uint64_t length)
+{
+	uint64_t t = self->target, o = self->other, off = op_offset(self);
+	int pool = self->pool;
+
+	switch (op) {
+	case OP_READ:
+		return softmem_read(pool, t, off, self->buf, length);
+	case OP_WRITE:
+		return softmem_write(pool, t, off, self->buf, length);
+	case OP_COPY_TO:
+		return softmem_copy(pool, t, off, o, off, length);
+	case OP_COPY_FROM:
+		return softmem_copy(pool, o, off, t, off, length);
+	case OP_MOVE_TO:
+		return softmem_move(pool, t, off, o, off, length);
+	case OP_MOVE_FROM:
+		return softmem_move(pool, o, off, t, off, length);
+	case OP_SET:
+		return softmem_set(pool, t, off, FILL_BYTE, length);
+	case OP_COMPARE:
+		return softmem_compare(pool, t, off, o, off, length,
+				       &self->result);
+	case OP_COMPARE_WITH:
+		return softmem_compare(pool, o, off, t, off, length,
+				       &self->result);
+	case OP_COMPARE_BUF:
+		return softmem_compare_buf(pool, t, off, self->buf, length,
+					   &self->result);
+	case OP_FIND:
+		return softmem_find(pool, t, off, length,
+				    pattern_byte(off + 150, TARGET_SEED),
+				    &self->position);
+	}
+	return -EINVAL;
+}
+
+/* Expected byte @pos of the target (or other) after a successful op. */
+static uint8_t expected_byte(enum data_op op, bool target, uint64_t pos,
+			     uint64_t off, uint64_t length)
+{
+	bool in_range = pos >= off && pos < off + length;
+	unsigned int seed = target ? TARGET_SEED : OTHER_SEED;
+
+	if (in_range && target) {
+		if (op == OP_WRITE || op == OP_SET)
+			return FILL_BYTE;
+		if (op == OP_COPY_TO || op == OP_MOVE_TO)
+			return pattern_byte(pos, OTHER_SEED);
+	}
+	if (in_range && !target &&
+	    (op == OP_COPY_FROM || op == OP_MOVE_FROM))
+		return pattern_byte(pos, TARGET_SEED);
+	return pattern_byte(pos, seed);
+}
+
+static void check_contents(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(data_op) *self, enum data_op op,
+			   bool target, uint64_t length)
+{
+	size_t size = REGION_PAGES * self->page, i;
+	uint8_t *got = malloc(size);
+
+	ASSERT_NE(NULL, got);
+	ASSERT_EQ(0, softmem_read(self->pool, target ? self->target :
+				  self->other, 0, got, size));
+	for (i = 0; i < size; i++) {
+		ASSERT_EQ(expected_byte(op, target, i, op_offset(self), length),
+			  got[i])
+			TH_LOG("%s byte %zu", target ? "target" : "other", i);
+	}
+	free(got);
+}
+
+/* What read, compare and find must report for the untouched regions. */
+static void check_results(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(data_op) *self, enum data_op op,
+			  uint64_t length)
+{
+	uint64_t off = op_offset(self), i;
+	uint8_t want[OP_LENGTH];
+	int expect_cmp;
+
+	pattern_fill(want, OP_LENGTH, off, TARGET_SEED);
+	switch (op) {
+	case OP_READ:
+		EXPECT_EQ(0, memcmp(want, self->buf, length));
+		break;
+	case OP_COMPARE:
+	case OP_COMPARE_WITH:
+	case OP_COMPARE_BUF:
+		expect_cmp = 0;
+		for (i = 0; i < length && !expect_cmp; i++) {
+			uint8_t o = op == OP_COMPARE_BUF ? FILL_BYTE :
+				    pattern_byte(off + i, OTHER_SEED);
+
+			if (want[i] != o)
+				expect_cmp = want[i] < o ? -1 : 1;
+		}
+		if (op == OP_COMPARE_WITH)
+			expect_cmp = -expect_cmp;
+		EXPECT_EQ(expect_cmp, self->result);
+		break;
+	case OP_FIND:
+		for (i = 0; i < length; i++)
+			if (want[i] == pattern_byte(off + 150, TARGET_SEED))
+				break;
+		EXPECT_EQ(i < length ? (int64_t)(off + i) : -1,
+			  self->position);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Suspend the target and let drop_caches discard it. */
+static void discard_target(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(data_op) *self)
+{
+	struct softmem_stats stats;
+
+	ASSERT_EQ(0, softmem_suspend(self->pool, self->target));
+	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, pool_stats(self->pool, &stats));
+	ASSERT_EQ(1, stats.discard_events);
+	ASSERT_EQ(0, stats.suspended_bytes);
+}
+
+static void check_estale(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(data_op) *self,
+			 const FIXTURE_VARIANT(data_op) *variant,
+			 uint64_t length)
+{
+	discard_target(_metadata, self);
+	EXPECT_EQ(-ESTALE, run_op(self, variant->op, length));
+	/* Still stale: the failed operation did not resume the region. */
+	EXPECT_EQ(-ESTALE, run_op(self, variant->op, length));
+	EXPECT_EQ(99, self->result);
+	EXPECT_EQ(99, self->position);
+	check_contents(_metadata, self, OP_READ, false, 0);
+	EXPECT_EQ(SOFTMEM_DISCARDED,
+		  region_resume_state(self->pool, self->target));
+	EXPECT_EQ(1, region_matches(self->pool, self->target, 0,
+				    REGION_PAGES * self->page, REGION_ZERO));
+	/* Acknowledged: now the operation works. */
+	EXPECT_EQ(0, run_op(self, variant->op, length));
+}
+
+TEST_F(data_op, estale_when_discarded)
+{
+	check_estale(_metadata, self, variant, OP_LENGTH);
+}
+
+TEST_F(data_op, estale_when_discarded_zero_length)
+{
+	check_estale(_metadata, self, variant, 0);
+}
+
+TEST_F(data_op, failed_op_leaves_other_suspended)
+{
+	struct softmem_stats stats;
+
+	discard_target(_metadata, self);
+	ASSERT_EQ(0, softmem_suspend(self->pool, self->other));
+	EXPECT_EQ(-ESTALE, run_op(self, variant->op, OP_LENGTH));
+	ASSERT_EQ(0, pool_stats(self->pool, &stats));
+	EXPECT_EQ(REGION_PAGES * self->page, stats.suspended_bytes);
+	ASSERT_EQ(0, drop_caches());
+	EXPECT_EQ(SOFTMEM_DISCARDED,
+		  region_resume_state(self->pool, self->other));
+}
+
+static void check_implicit_resume(struct __test_metadata *_metadata,
+				  FIXTURE_DATA(data_op) *self,
+				  const FIXTURE_VARIANT(data_op) *variant,
+				  uint64_t length)
+{
+	struct softmem_stats stats;
+
+	ASSERT_EQ(0, softmem_suspend(self->pool, self->target));
+	ASSERT_EQ(0, run_op(self, variant->op, length));
+	check_results(_metadata, self, variant->op, length);
+	ASSERT_EQ(0, pool_stats(self->pool, &stats));
+	EXPECT_EQ(0, stats.suspended_bytes);
+	ASSERT_EQ(0, drop_caches());
+	EXPECT_EQ(SOFTMEM_INTACT, region_resume_state(self->pool,
+						      self->target));
+	check_contents(_metadata, self, variant->op, true, length);
+	check_contents(_metadata, self, variant->op, false, length);
+}
+
+TEST_F(data_op, implicit_resume)
+{
+	check_implicit_resume(_metadata, self, variant, OP_LENGTH);
+}
+
+TEST_F(data_op, implicit_resume_zero_length)
+{
+	check_implicit_resume(_metadata, self, variant, 0);
+}
+
+TEST_F(data_op, implicit_resume_of_other)
+{
+	ASSERT_EQ(0, softmem_suspend(self->pool, self->target));
+	ASSERT_EQ(0, softmem_suspend(self->pool, self->other));
+	ASSERT_EQ(0, run_op(self, variant->op, OP_LENGTH));
+	ASSERT_EQ(0, drop_caches());
+	EXPECT_EQ(SOFTMEM_INTACT, region_resume_state(self->pool,
+						      self->target));
+	/* Only an operation that touched the other region resumed it. */
+	EXPECT_EQ(variant->uses_other ? SOFTMEM_INTACT : SOFTMEM_DISCARDED,
+		  region_resume_state(self->pool, self->other));
+	if (variant->uses_other)
+		check_contents(_metadata, self, variant->op, false, OP_LENGTH);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the softmem selftests.
+ *
+ * Include this first: it pulls in the kselftest harness, the uAPI header and
+ * libsoftmem.  Every helper returns 0 (or a value) on success and a negative
+ * errno on failure, like libsoftmem, so a test can ASSERT_EQ(0, helper(...)).
+ */
+#ifndef SOFTMEM_TEST_H
+#define SOFTMEM_TEST_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+
+#include <linux/magic.h>
+#include <linux/softmem.h>
+#include "softmem.h"
+
+#define SOFTMEM_DEVICE_PATH	"/dev/softmem"
+#define SOFTMEM_SYSFS_STATS	"/sys/class/misc/softmem/stats"
+#define SOFTMEM_SYSFS_PARAMS	"/sys/module/softmem/parameters"
+#define CGROUP2_ROOT		"/sys/fs/cgroup"
+#define DEBUGFS_ROOT		"/sys/kernel/debug"
+
+#define KiB			(1ULL << 10)
+#define MiB			(1ULL << 20)
+
+#ifndef offsetofend
+#define offsetofend(type, member) \
+	(offsetof(type, member) + sizeof(((type *)0)->member))
+#endif
+
+/* Skip the test (from FIXTURE_SETUP or a test body) without the device. */
+#define SKIP_IF_NO_DEVICE()						\
+	do {								\
+		if (access(SOFTMEM_DEVICE_PATH, R_OK | W_OK))		\
+			SKIP(return, "%s: %s (softmem.ko not loaded)",	\
+			     SOFTMEM_DEVICE_PATH, strerror(errno));	\
+	} while (0)
+
+static inline size_t page_size(void)
+{
+	return (size_t)sysconf(_SC_PAGESIZE);
+}
+
+static inline uint64_t page_round_up(uint64_t length)
+{
+	return (length + page_size() - 1) & ~((uint64_t)page_size() - 1);
+}
+
+/* A raw softmem ioctl, for the ABI tests: 0 or -errno. */
+static inline int softmem_raw_ioctl(int pool, unsigned long request, void *arg)
+{
+	int ret = ioctl(pool, request, arg);
+
+	if (ret < 0)
+		return -errno;
+	return ret;
+}
+
+/* Byte @pos of pattern @seed: never zero, so it is told from a discard. */
+static inline uint8_t pattern_byte(uint64_t pos, unsigned int seed)
+{
+	return (uint8_t)((pos * 131 + (pos >> 9) * 17 + seed * 29) | 1);
+}
+
+static inline void pattern_fill(uint8_t *buf, size_t length, uint64_t pos,
+				unsigned int seed)
+{
+	size_t i;
+
+	for (i = 0; i < length; i++)
+		buf[i] = pattern_byte(pos + i, seed);
+}
+
+#define REGION_CHUNK	(1 * MiB)
+
+/* Write pattern @seed over [offset, offset + length) of a region. */
+static inline int region_write_pattern(int pool, uint64_t handle,
+				       uint64_t offset, uint64_t length,
+				       unsigned int seed)
+{
+	uint8_t *buf = malloc(REGION_CHUNK);
+	int ret = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	while (length && !ret) {
+		size_t chunk = length < REGION_CHUNK ? length : REGION_CHUNK;
+
+		pattern_fill(buf, chunk, offset, seed);
+		ret = softmem_write(pool, handle, offset, buf, chunk);
+		offset += chunk;
+		length -= chunk;
+	}
+	free(buf);
+	return ret;
+}
+
+/*
+ * Compare [offset, offset + length) of a region with pattern @seed, or with
+ * zeros when @seed is REGION_ZERO: 1 if it matches, 0 if not, -errno if the
+ * read fails.
+ */
+#define REGION_ZERO	(~0U)
+
+static inline int region_matches(int pool, uint64_t handle, uint64_t offset,
+				 uint64_t length, unsigned int seed)
+{
+	uint8_t *buf = malloc(REGION_CHUNK);
+	uint8_t *want = malloc(REGION_CHUNK);
+	int ret = 1;
+
+	if (!buf || !want) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	while (length && ret == 1) {
+		size_t chunk = length < REGION_CHUNK ? length : REGION_CHUNK;
+		int err = softmem_read(pool, handle, offset, buf, chunk);
+
+		if (err) {
+			ret = err;
+			break;
+		}
+		if (seed == REGION_ZERO)
+			memset(want, 0, chunk);
+		else
+			pattern_fill(want, chunk, offset, seed);
+		if (memcmp(buf, want, chunk))
+			ret = 0;
+		offset += chunk;
+		length -= chunk;
+	}
+out:
+	free(buf);
+	free(want);
+	return ret;
+}
+
+/* Resume a region: SOFTMEM_INTACT, SOFTMEM_DISCARDED or -errno. */
+static inline int region_resume_state(int pool, uint64_t handle)
+{
+	bool discarded = false;
+	int ret = softmem_resume(pool, handle, &discarded);
+
+	if (ret)
+		return ret;
+	return discarded ? SOFTMEM_DISCARDED : SOFTMEM_INTACT;
+}
+
+/* Allocate a region and write pattern @seed over all of it. */
+static inline int region_alloc_filled(int pool, uint64_t length,
+				      unsigned int seed, uint64_t *handle)
+{
+	int ret = softmem_alloc(pool, length, handle);
+
+	if (ret)
+		return ret;
+	return region_write_pattern(pool, *handle, 0, page_round_up(length),
+				    seed);
+}
+
+static inline int write_file(const char *path, const char *text)
+{
+	ssize_t len = (ssize_t)strlen(text);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, len) != len)
+		ret = errno ? -errno : -EIO;
+	close(fd);
+	return ret;
+}
+
+static inline int read_file(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t len;
+
+	if (fd < 0)
+		return -errno;
+	len = read(fd, buf, size - 1);
+	close(fd);
+	if (len < 0)
+		return -errno;
+	buf[len] = '\0';
+	return 0;
+}
+
+static inline int read_u64_file(const char *path, uint64_t *value)
+{
+	char buf[64], *end;
+	int ret = read_file(path, buf, sizeof(buf));
+
+	if (ret)
+		return ret;
+	errno = 0;
+	*value = strtoull(buf, &end, 10);
+	if (errno || end == buf)
+		return -EINVAL;
+	return 0;
+}
+
+static inline int write_u64_file(const char *path, uint64_t value)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)value);
+	return write_file(path, buf);
+}
+
+/* A module-wide counter from /sys/class/misc/softmem/stats/@name. */
+static inline int module_stat(const char *name, uint64_t *value)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), SOFTMEM_SYSFS_STATS "/%s", name);
+	return read_u64_file(path, value);
+}
+
+/* A module parameter from /sys/module/softmem/parameters/@name. */
+static inline int module_param(const char *name, uint64_t *value)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), SOFTMEM_SYSFS_PARAMS "/%s", name);
+	return read_u64_file(path, value);
+}
+
+/* Run every shrinker once: discards every suspended region with pages. */
+static inline int drop_caches(void)
+{
+	return write_file("/proc/sys/vm/drop_caches", "2");
+}
+
+static inline int pool_stats(int pool, struct softmem_stats *stats)
+{
+	memset(stats, 0, sizeof(*stats));
+	return softmem_stats(pool, stats);
+}
+
+/* Mount @type at @dir unless a file system with @magic is there already. */
+static inline int ensure_mounted(const char *type, const char *dir,
+				 unsigned long magic)
+{
+	struct statfs fs;
+
+	if (!statfs(dir, &fs) && (unsigned long)fs.f_type == magic)
+		return 0;
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return -errno;
+	if (mount(type, dir, type, 0, NULL))
+		return -errno;
+	return 0;
+}
+
+static inline int ensure_cgroup2(void)
+{
+	return ensure_mounted("cgroup2", CGROUP2_ROOT, CGROUP2_SUPER_MAGIC);
+}
+
+static inline int ensure_debugfs(void)
+{
+	return ensure_mounted("debugfs", DEBUGFS_ROOT, DEBUGFS_MAGIC);
+}
+
+/* Wait for child @pid; its exit code, or 128 + signal if it was killed. */
+static inline int wait_child(pid_t pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) != pid)
+		return -errno;
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+static inline double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+#endif /* SOFTMEM_TEST_H */
