@@ -152,7 +152,7 @@ int softmem_access_compare_user(struct softmem_region *r, u64 offset,
 	int ret = 0;
 
 	*result = 0;
-	bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	bounce = kmalloc(PAGE_SIZE, SOFTMEM_GFP_KERNEL);
 	if (!bounce)
 		return -ENOMEM;
 

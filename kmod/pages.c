@@ -10,12 +10,9 @@
 
 #include "softmem.h"
 
-/*
- * __GFP_RETRY_MAYFAIL: a pool that cannot get memory sees ENOMEM rather than
- * invoking the OOM killer on its own or its cgroup's behalf.
- */
-#define SOFTMEM_GFP	(GFP_HIGHUSER | __GFP_ZERO | __GFP_ACCOUNT | \
-			 __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
+/* Region pages: zeroed, and as SOFTMEM_GFP_KERNEL fails, never OOM-kills. */
+#define SOFTMEM_GFP_PAGE	(GFP_HIGHUSER | __GFP_ZERO | __GFP_ACCOUNT | \
+				 __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
 
 /* What reads of never-written pages see. */
 static struct page *softmem_zero_page;
@@ -44,7 +41,7 @@ static struct softmem_pages *softmem_pages_get(struct softmem_region *region)
 	if (backing)
 		return backing;
 
-	fresh = kzalloc(sizeof(*fresh), GFP_KERNEL_ACCOUNT);
+	fresh = kzalloc(sizeof(*fresh), SOFTMEM_GFP_KERNEL);
 	if (!fresh)
 		return NULL;
 	xa_init(&fresh->pages);
@@ -65,8 +62,8 @@ static struct softmem_pages *softmem_pages_get(struct softmem_region *region)
 static struct page *softmem_page_alloc(struct softmem_region *region)
 {
 	if (region->nid == NUMA_NO_NODE)
-		return alloc_page(SOFTMEM_GFP);
-	return alloc_pages_node(region->nid, SOFTMEM_GFP | __GFP_THISNODE, 0);
+		return alloc_page(SOFTMEM_GFP_PAGE);
+	return alloc_pages_node(region->nid, SOFTMEM_GFP_PAGE | __GFP_THISNODE, 0);
 }
 
 /* A charged, zeroed page for @region, or NULL. */
@@ -119,7 +116,7 @@ static int softmem_pages_install(struct softmem_region *region,
 		if (ret)
 			break;
 		old = xa_cmpxchg(&backing->pages, page_private(page), NULL,
-				 page, GFP_KERNEL_ACCOUNT);
+				 page, SOFTMEM_GFP_KERNEL);
 		if (xa_is_err(old)) {
 			ret = xa_err(old);
 			break;

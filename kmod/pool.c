@@ -12,7 +12,7 @@ struct softmem_pool *softmem_pool_create(void)
 {
 	struct softmem_pool *pool;
 
-	pool = kzalloc(sizeof(*pool), GFP_KERNEL_ACCOUNT);
+	pool = kzalloc(sizeof(*pool), SOFTMEM_GFP_KERNEL);
 	if (!pool)
 		return NULL;
 	xa_init_flags(&pool->regions, XA_FLAGS_ALLOC1);

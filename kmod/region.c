@@ -52,7 +52,7 @@ int softmem_region_create(struct softmem_pool *pool, u64 length, int nid,
 	memcg = get_mem_cgroup_from_mm(current->mm);
 	old_memcg = set_active_memcg(memcg);
 	region = kmem_cache_alloc_lru(softmem_region_cache, &softmem_lru,
-				      GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+				      SOFTMEM_GFP_KERNEL | __GFP_ZERO);
 	set_active_memcg(old_memcg);
 	if (!region) {
 		mem_cgroup_put(memcg);
@@ -70,7 +70,7 @@ int softmem_region_create(struct softmem_pool *pool, u64 length, int nid,
 	refcount_set(&region->ref, 1);
 
 	ret = xa_alloc_cyclic(&pool->regions, handle, region, xa_limit_32b,
-			      &pool->next_handle, GFP_KERNEL_ACCOUNT);
+			      &pool->next_handle, SOFTMEM_GFP_KERNEL);
 	if (ret < 0) {
 		kmem_cache_free(softmem_region_cache, region);
 		mem_cgroup_put(memcg);

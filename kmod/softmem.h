@@ -17,6 +17,7 @@
 #ifndef _SOFTMEM_H
 #define _SOFTMEM_H
 
+#include <linux/gfp.h>
 #include <linux/list.h>
 #include <linux/list_lru.h>
 #include <linux/refcount.h>
@@ -25,6 +26,14 @@
 #include <linux/xarray.h>
 
 struct mem_cgroup;
+
+/*
+ * Every allocation made on behalf of user space: charged to its memory
+ * cgroup, and failing with ENOMEM rather than invoking the OOM killer or
+ * warning when memory (or the cgroup's limit) runs out.
+ */
+#define SOFTMEM_GFP_KERNEL \
+	(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
 
 /**
  * enum softmem_stat - usage counters kept per pool and module-wide

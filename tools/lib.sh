@@ -1,0 +1,78 @@
+# shellcheck shell=bash
+# Helpers shared by the tools/ scripts. Source it; do not run it.
+
+# Everything downloaded or built by the tools lives here (kernels, apt state, build roots).
+SOFTMEM_CACHE="${SOFTMEM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/softmem}"
+export SOFTMEM_CACHE
+
+# log MSG... : progress messages go to stderr; stdout is reserved for results.
+log() {
+	printf '%s: %s\n' "${0##*/}" "$*" >&2
+}
+
+# die MSG... : log and exit non-zero.
+die() {
+	log "error: $*"
+	exit 1
+}
+
+# ensure_host_packages PKG... : install (system apt) the packages that are not installed yet.
+# `apt-get update` runs only when the install fails because the package lists are missing/stale.
+ensure_host_packages() {
+	local pkg missing=() out
+	for pkg in "$@"; do
+		if [[ "$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null)" != installed ]]; then
+			missing+=("$pkg")
+		fi
+	done
+	((${#missing[@]})) || return 0
+	log "installing host packages: ${missing[*]}"
+	local apt=(apt-get -y -q --no-install-recommends -o DPkg::Lock::Timeout=600 install "${missing[@]}")
+	if out="$(DEBIAN_FRONTEND=noninteractive "${apt[@]}" 2>&1)"; then
+		return 0
+	fi
+	if ! grep -qE 'Unable to locate package|has no installation candidate|Failed to fetch|404 +Not Found' <<<"$out"; then
+		printf '%s\n' "$out" >&2
+		die "apt-get install ${missing[*]} failed"
+	fi
+	log "package lists look stale; running apt-get update"
+	apt-get -q -o DPkg::Lock::Timeout=600 update >&2
+	DEBIAN_FRONTEND=noninteractive "${apt[@]}" >&2
+}
+
+# private_apt NAME SUITE... -- CMD ARGS... : run apt-get/apt-cache against a private apt state in
+# $SOFTMEM_CACHE/apt/NAME that sees only the given Debian suites (the system's sources are untouched).
+# Suites ending in -security come from debian-security. Example: private_apt sid sid -- apt-get update
+private_apt() {
+	local d="$SOFTMEM_CACHE/apt/$1" suite
+	shift
+	mkdir -p "$d/lists/partial" "$d/cache/archives/partial" "$d/empty"
+	: >>"$d/status"
+	: >"$d/sources.list.new"
+	while [[ "$1" != -- ]]; do
+		suite="$1"
+		shift
+		if [[ "$suite" == *-security ]]; then
+			echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian-security $suite main"
+		else
+			echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $suite main"
+		fi >>"$d/sources.list.new"
+	done
+	shift
+	# Replace only on change: a newer sources.list makes apt rebuild its cache on every call.
+	if cmp -s "$d/sources.list.new" "$d/sources.list"; then
+		rm "$d/sources.list.new"
+	else
+		mv "$d/sources.list.new" "$d/sources.list"
+	fi
+	local cmd="$1"
+	shift
+	# The lock serializes scripts sharing this state (apt-get update would fail on a busy lock).
+	flock -w 900 "$d/.lock" "$cmd" -q \
+		-o Dir::Etc::SourceList="$d/sources.list" -o Dir::Etc::SourceParts="$d/empty" \
+		-o Dir::Etc::Preferences="$d/empty/none" -o Dir::Etc::PreferencesParts="$d/empty" \
+		-o Dir::State::Lists="$d/lists" -o Dir::State::Status="$d/status" \
+		-o Dir::Cache="$d/cache" -o Dir::Cache::pkgcache=pkgcache.bin -o Dir::Cache::srcpkgcache= \
+		-o APT::Architecture=amd64 -o APT::Architectures=amd64 \
+		-o Acquire::Languages=none -o APT::Sandbox::User=root "$@"
+}
