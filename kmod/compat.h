@@ -10,7 +10,9 @@
 
 #include <linux/list_lru.h>
 #include <linux/shrinker.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
+#include <linux/swap.h>
 
 #include "compat-probes.h"
 
@@ -76,6 +78,20 @@ softmem_compat_lru_shrink_walk(struct list_lru *lru, struct shrink_control *sc,
 	return list_lru_shrink_walk(lru, sc, softmem_compat_walk_cb, &walk);
 }
 #endif
+
+/*
+ * Pages a shrinker frees outside the LRU lists count towards the progress of
+ * the reclaim that called it, or reclaim keeps escalating.  6.4 named it.
+ */
+static inline void softmem_compat_account_reclaimed(unsigned long pages)
+{
+#ifdef SOFTMEM_HAVE_MM_ACCOUNT_RECLAIMED_PAGES
+	mm_account_reclaimed_pages(pages);
+#else
+	if (current->reclaim_state)
+		current->reclaim_state->reclaimed_slab += pages;
+#endif
+}
 
 /*
  * Shrinkers are allocated by shrinker_alloc() since 6.7, which also assigns

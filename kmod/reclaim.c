@@ -50,7 +50,7 @@ static unsigned long softmem_pages_per_region(void)
 static unsigned long softmem_shrink_count(struct shrinker *shrinker,
 					  struct shrink_control *sc)
 {
-	unsigned long regions;
+	unsigned long regions, per_region;
 
 	/* Pairs with the release at the end of softmem_reclaim_init(). */
 	if (!smp_load_acquire(&softmem_lru_ready))
@@ -58,7 +58,14 @@ static unsigned long softmem_shrink_count(struct shrinker *shrinker,
 	regions = list_lru_shrink_count(&softmem_lru, sc);
 	if (!regions)
 		return SHRINK_EMPTY;
-	return regions * softmem_pages_per_region();
+	/*
+	 * Reclaim asks for work in batches, of 128 pages unless the shrinker
+	 * says otherwise; a batch smaller than a region would discard a whole
+	 * region for every few pages asked for.
+	 */
+	per_region = softmem_pages_per_region();
+	WRITE_ONCE(shrinker->batch, per_region > 128 ? per_region : 0);
+	return regions * per_region;
 }
 
 /*
@@ -89,6 +96,7 @@ static unsigned long softmem_shrink_scan(struct shrinker *shrinker,
 					 struct shrink_control *sc)
 {
 	unsigned long pages = sc->nr_to_scan;
+	unsigned long freed;
 	LIST_HEAD(dispose);
 
 	/* Pairs with the release at the end of softmem_reclaim_init(). */
@@ -103,7 +111,9 @@ static unsigned long softmem_shrink_scan(struct shrinker *shrinker,
 	sc->nr_to_scan = DIV_ROUND_UP(pages, softmem_pages_per_region());
 	softmem_compat_lru_shrink_walk(&softmem_lru, sc, softmem_isolate,
 				       &dispose);
-	return softmem_region_free_pages(&dispose);
+	freed = softmem_region_free_pages(&dispose);
+	softmem_compat_account_reclaimed(freed);
+	return freed;
 }
 
 int softmem_reclaim_init(void)

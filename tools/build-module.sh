@@ -1,0 +1,48 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Usage: tools/build-module.sh   (make module; settings from the environment)
+#
+# Builds kmod/softmem.ko with W=1 against one kernel and copies it to
+# kmod/softmem.ko.  The kernel is, first match wins:
+#   KERNEL=6.1|6.12|7.2|debug   a leg fetched by tools/fetch-kernel.sh
+#   KDIR=/path [KMAKE=make]     any kernel build tree
+#   the running kernel's /lib/modules/$(uname -r)/build
+#   else the 6.12 leg.
+# Each kernel gets its own copy of the sources and objects in build/<release>/,
+# with compat-probes.h from tools/compat-probes.sh.  KTAG overrides <release>.
+set -euo pipefail
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$top"
+# shellcheck source=SCRIPTDIR/lib.sh
+. tools/lib.sh
+
+use_leg() {
+	local kroot
+	kroot=$(tools/fetch-kernel.sh "$1") || die "cannot fetch kernel $1"
+	KDIR=$kroot/build KMAKE=$kroot/make KTAG=${KTAG:-$(cat "$kroot/version")}
+}
+
+running=/lib/modules/$(uname -r)/build
+if [ -n "${KERNEL:-}" ]; then
+	use_leg "$KERNEL"
+elif [ -n "${KDIR:-}" ]; then
+	KMAKE=${KMAKE:-make}
+	KTAG=${KTAG:-kdir-$(basename "$(realpath "$KDIR")")}
+elif [ -f "$running/Makefile" ]; then
+	KDIR=$running KMAKE=${KMAKE:-make} KTAG=${KTAG:-$(uname -r)}
+else
+	use_leg 6.12
+fi
+
+out=$top/build/$KTAG
+mkdir -p "$out/kmod" "$out/uapi/linux"
+probes=$out/kmod/compat-probes.h
+if [ ! -f "$probes" ] ||
+	[ -n "$(find kmod/probes tools/compat-probes.sh -newer "$probes")" ]; then
+	tools/compat-probes.sh "$KMAKE" "$KDIR" "$top/kmod/probes" "$probes"
+fi
+cp -p kmod/*.c kmod/*.h kmod/Kbuild "$out/kmod/"
+cp -p uapi/linux/softmem.h "$out/uapi/linux/"
+"$KMAKE" -C "$KDIR" M="$out/kmod" W=1 modules
+cp "$out/kmod/softmem.ko" kmod/softmem.ko
+log "built $out/kmod/softmem.ko"
