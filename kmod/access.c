@@ -56,6 +56,12 @@ int softmem_access_read(struct softmem_region *r, u64 offset, u64 length,
 	return 0;
 }
 
+/*
+ * The caller has checked the buffer with access_ok().  __copy_from_user(),
+ * unlike copy_from_user(), leaves what it could not copy alone instead of
+ * zeroing it: a write that fails with EFAULT leaves each byte of its range
+ * old or new, never zeroed.
+ */
 int softmem_access_write(struct softmem_region *r, u64 offset, u64 length,
 			 const void __user *buf)
 {
@@ -71,7 +77,7 @@ int softmem_access_write(struct softmem_region *r, u64 offset, u64 length,
 		void *vaddr;
 
 		vaddr = kmap_local_page(softmem_page_lookup(r, offset >> PAGE_SHIFT));
-		left = copy_from_user(vaddr + offset_in_page(offset), buf, n);
+		left = __copy_from_user(vaddr + offset_in_page(offset), buf, n);
 		kunmap_local(vaddr);
 		if (left)
 			return -EFAULT;

@@ -131,6 +131,15 @@ static int softmem_ioc_resume(struct softmem_pool *pool, void *data)
 	return 0;
 }
 
+/* A discard user space was not told about stays to be reported. */
+static void softmem_ioc_resume_undo(struct softmem_pool *pool, void *data)
+{
+	struct softmem_resume *arg = data;
+
+	if (arg->state == SOFTMEM_DISCARDED)
+		softmem_region_unresume(pool, arg->handle);
+}
+
 /*
  * Faults in a user buffer before anything changes, so that a bad buffer
  * fails with EFAULT with the region untouched.
@@ -425,6 +434,7 @@ static const struct softmem_ioctl_op softmem_ioctl_ops[] = {
 		.min_size = offsetofend(struct softmem_resume, state),
 		.output = true,
 		.execute = softmem_ioc_resume,
+		.undo = softmem_ioc_resume_undo,
 	},
 	[SOFTMEM_CMD_READ] = {
 		.size = sizeof(struct softmem_rw),

@@ -24,6 +24,26 @@ module_param(pool_max_bytes, ulong, 0644);
 MODULE_PARM_DESC(pool_max_bytes,
 		 "Default and largest per-pool limit on resident bytes (default: max_bytes)");
 
+static unsigned long max_regions;
+module_param(max_regions, ulong, 0644);
+MODULE_PARM_DESC(max_regions,
+		 "Module-wide cap on regions of all pools (default: one per page of RAM)");
+
+static unsigned long pool_max_regions;
+module_param(pool_max_regions, ulong, 0644);
+MODULE_PARM_DESC(pool_max_regions,
+		 "Cap on the regions of one pool (default: max_regions)");
+
+unsigned long softmem_max_regions(void)
+{
+	return READ_ONCE(max_regions);
+}
+
+unsigned long softmem_pool_max_regions(void)
+{
+	return READ_ONCE(pool_max_regions);
+}
+
 unsigned long softmem_max_pages(void)
 {
 	return READ_ONCE(max_bytes) >> PAGE_SHIFT;
@@ -75,6 +95,10 @@ static int __init softmem_init(void)
 		max_bytes = (totalram_pages() / 2) << PAGE_SHIFT;
 	if (!pool_max_bytes)
 		pool_max_bytes = max_bytes;
+	if (!max_regions)
+		max_regions = totalram_pages();
+	if (!pool_max_regions)
+		pool_max_regions = max_regions;
 
 	ret = softmem_pages_init();
 	if (ret)

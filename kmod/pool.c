@@ -128,6 +128,23 @@ static int softmem_pool_try_charge(struct softmem_pool *pool, unsigned long nr)
 }
 
 /*
+ * Accounts a new region to @pool.  Descriptors are small, but without a cap
+ * a user outside any memory cgroup limit could fill the kernel with them.
+ */
+int softmem_pool_charge_region(struct softmem_pool *pool)
+{
+	if (!softmem_charge_counter(&pool->stats[SOFTMEM_STAT_REGIONS], 1,
+				    softmem_pool_max_regions()))
+		return -ENOMEM;
+	if (!softmem_charge_counter(&softmem_global_stats[SOFTMEM_STAT_REGIONS],
+				    1, softmem_max_regions())) {
+		atomic_long_dec(&pool->stats[SOFTMEM_STAT_REGIONS]);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
  * Accounts @nr new resident pages to @pool, first discarding the pool's own
  * suspended regions if the pool limit or the module-wide cap is reached.
  */

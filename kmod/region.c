@@ -45,6 +45,10 @@ int softmem_region_create(struct softmem_pool *pool, u64 length, int nid,
 	struct softmem_region *region;
 	int ret;
 
+	ret = softmem_pool_charge_region(pool);
+	if (ret)
+		return ret;
+
 	/*
 	 * Charge the descriptor to the cgroup whose list_lru list will hold
 	 * the region: kmem_cache_alloc_lru() makes sure that list exists.
@@ -55,8 +59,8 @@ int softmem_region_create(struct softmem_pool *pool, u64 length, int nid,
 				      SOFTMEM_GFP_KERNEL | __GFP_ZERO);
 	set_active_memcg(old_memcg);
 	if (!region) {
-		mem_cgroup_put(memcg);
-		return -ENOMEM;
+		ret = -ENOMEM;
+		goto err_uncharge;
 	}
 	spin_lock_init(&region->lock);
 	region->state = SOFTMEM_REGION_RESUMED;
@@ -73,12 +77,16 @@ int softmem_region_create(struct softmem_pool *pool, u64 length, int nid,
 			      &pool->next_handle, SOFTMEM_GFP_KERNEL);
 	if (ret < 0) {
 		kmem_cache_free(softmem_region_cache, region);
-		mem_cgroup_put(memcg);
-		return ret == -EBUSY ? -ENOSPC : ret;
+		ret = ret == -EBUSY ? -ENOSPC : ret;
+		goto err_uncharge;
 	}
-	softmem_stat_add(pool, SOFTMEM_STAT_REGIONS, 1);
 	softmem_stat_add(pool, SOFTMEM_STAT_LENGTH_PAGES, region->nr_pages);
 	return 0;
+
+err_uncharge:
+	mem_cgroup_put(memcg);
+	softmem_stat_add(pool, SOFTMEM_STAT_REGIONS, -1);
+	return ret;
 }
 
 struct softmem_region *softmem_region_get(struct softmem_pool *pool,
@@ -232,6 +240,26 @@ int softmem_region_resume(struct softmem_pool *pool, u64 handle,
 	spin_unlock(&region->lock);
 	softmem_region_put(region);
 	return ret;
+}
+
+/*
+ * Takes back the resume of a discarded region whose report never reached
+ * user space, so that the next resume reports the loss: unless the region
+ * has been written, freed or taken into use since.
+ */
+void softmem_region_unresume(struct softmem_pool *pool, u64 handle)
+{
+	struct softmem_region *region;
+
+	region = softmem_region_get(pool, handle);
+	if (!region)
+		return;
+	spin_lock(&region->lock);
+	if (region->state == SOFTMEM_REGION_RESUMED && !region->backing &&
+	    !region->users)
+		region->state = SOFTMEM_REGION_DISCARDED;
+	spin_unlock(&region->lock);
+	softmem_region_put(region);
 }
 
 static int softmem_region_usable(struct softmem_region *region)

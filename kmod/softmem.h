@@ -153,6 +153,8 @@ static inline void softmem_stat_add(struct softmem_pool *pool,
 /* main.c: module parameters */
 unsigned long softmem_max_pages(void);
 unsigned long softmem_pool_max_pages(void);
+unsigned long softmem_max_regions(void);
+unsigned long softmem_pool_max_regions(void);
 
 /* pool.c */
 struct softmem_pool *softmem_pool_create(void);
@@ -162,6 +164,7 @@ unsigned long softmem_pool_discard_own(struct softmem_pool *pool,
 int softmem_pool_set_limit(struct softmem_pool *pool, u64 limit_bytes);
 int softmem_pool_charge(struct softmem_pool *pool, unsigned long nr);
 void softmem_pool_uncharge(struct softmem_pool *pool, unsigned long nr);
+int softmem_pool_charge_region(struct softmem_pool *pool);
 
 /* region.c */
 int softmem_regions_init(void);
@@ -176,6 +179,7 @@ int softmem_region_free(struct softmem_pool *pool, u64 handle);
 int softmem_region_suspend(struct softmem_pool *pool, u64 handle);
 int softmem_region_resume(struct softmem_pool *pool, u64 handle,
 			  bool *discarded);
+void softmem_region_unresume(struct softmem_pool *pool, u64 handle);
 int softmem_region_begin(struct softmem_region *region);
 int softmem_region_begin_pair(struct softmem_region *a,
 			      struct softmem_region *b);

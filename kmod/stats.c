@@ -22,9 +22,9 @@ static ssize_t softmem_show_count(char *buf, enum softmem_stat item)
 
 static ssize_t softmem_show_pages(char *buf, enum softmem_stat item)
 {
-	return sysfs_emit(buf, "%ld\n",
-			  atomic_long_read(&softmem_global_stats[item]) <<
-			  PAGE_SHIFT);
+	u64 pages = atomic_long_read(&softmem_global_stats[item]);
+
+	return sysfs_emit(buf, "%llu\n", pages << PAGE_SHIFT);
 }
 
 static ssize_t pools_show(struct device *dev, struct device_attribute *attr,
