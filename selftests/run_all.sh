@@ -4,9 +4,10 @@
 # run_all.sh - run every softmem selftest binary, passing their KTAP through.
 #
 # Runs as root in the test guest (busybox sh): cwd /softmem, this directory
-# copied to /softmem/selftests, softmem.ko loaded.  softmem_module runs last
-# because it unloads and reloads the module.  A binary that ends without its
-# "# Totals:" line is reported as "# selftest NAME did not finish".
+# copied to /softmem/selftests, softmem.ko loaded.  softmem_lifecycle and
+# softmem_module run last because they unload and reload the module.  A
+# binary that ends without its "# Totals:" line is reported as
+# "# selftest NAME did not finish".
 # Exit status: 0 if every binary passed (or skipped), 1 otherwise.
 
 dir=$(cd "$(dirname "$0")" && pwd)
@@ -19,7 +20,7 @@ for t in "$dir"/softmem_*; do
 	[ -f "$t" ] && [ -x "$t" ] || continue
 	case "${t##*/}" in
 	*.*) continue ;;
-	softmem_module) last=$t ;;
+	softmem_lifecycle | softmem_module) last="$last $t" ;;
 	*) tests="$tests $t" ;;
 	esac
 done

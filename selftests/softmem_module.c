@@ -8,51 +8,6 @@
  */
 #include "softmem_test.h"
 
-#define MODULE_KO	"/lib/softmem/softmem.ko"
-#define MODULE_SYSFS	"/sys/module/softmem"
-
-/* Run @argv; its exit status, 127 if it cannot be run, -errno on failure. */
-static int run_command(char *const argv[])
-{
-	pid_t pid = fork();
-
-	if (pid < 0)
-		return -errno;
-	if (!pid) {
-		dup2(STDERR_FILENO, STDOUT_FILENO);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	return wait_child(pid);
-}
-
-static int rmmod_softmem(void)
-{
-	char *const argv[] = { "rmmod", "softmem", NULL };
-
-	return run_command(argv);
-}
-
-static int insmod_softmem(void)
-{
-	char *const argv[] = { "insmod", MODULE_KO, NULL };
-
-	return run_command(argv);
-}
-
-/* Wait up to 5 s for @path to exist (@present) or to be gone. */
-static bool wait_for_path(const char *path, bool present)
-{
-	int i;
-
-	for (i = 0; i < 500; i++) {
-		if (!access(path, F_OK) == present)
-			return true;
-		usleep(10000);
-	}
-	return false;
-}
-
 FIXTURE(module) {
 	bool unloaded;		/* teardown reloads the module */
 };
@@ -60,13 +15,14 @@ FIXTURE(module) {
 FIXTURE_SETUP(module)
 {
 	SKIP_IF_NO_DEVICE();
-	if (access(MODULE_KO, R_OK))
-		SKIP(return, "%s missing: cannot reload the module", MODULE_KO);
+	if (access(SOFTMEM_MODULE_KO, R_OK))
+		SKIP(return, "%s missing: cannot reload the module",
+		     SOFTMEM_MODULE_KO);
 }
 
 FIXTURE_TEARDOWN(module)
 {
-	if (self->unloaded && access(MODULE_SYSFS, F_OK))
+	if (self->unloaded && access(SOFTMEM_MODULE_SYSFS, F_OK))
 		insmod_softmem();
 }
 
@@ -84,7 +40,7 @@ TEST_F(module, rmmod_fails_while_pool_open)
 	if (!status)
 		self->unloaded = true;
 	ASSERT_NE(0, status) TH_LOG("rmmod succeeded with a pool open");
-	EXPECT_EQ(0, access(MODULE_SYSFS, F_OK));
+	EXPECT_EQ(0, access(SOFTMEM_MODULE_SYSFS, F_OK));
 	EXPECT_EQ(1, region_matches(pool, h, 0, page_size(), 1));
 	EXPECT_EQ(0, softmem_close(pool));
 }
@@ -99,7 +55,7 @@ TEST_F(module, reload_without_pools)
 	ASSERT_EQ(0, pools) TH_LOG("a pool is still open");
 	ASSERT_EQ(0, rmmod_softmem());
 	self->unloaded = true;
-	EXPECT_TRUE(wait_for_path(MODULE_SYSFS, false));
+	EXPECT_TRUE(wait_for_path(SOFTMEM_MODULE_SYSFS, false));
 	EXPECT_TRUE(wait_for_path(SOFTMEM_DEVICE_PATH, false));
 	EXPECT_EQ(-ENOENT, softmem_open());
 

@@ -310,4 +310,130 @@ static inline double now_seconds(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* Reproducible pseudo-random numbers (splitmix64) from a printed seed. */
+static inline uint64_t test_rand(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* Uniform in [0, @n), 0 when @n is 0. */
+static inline uint64_t test_rand_below(uint64_t *state, uint64_t n)
+{
+	return n ? test_rand(state) % n : 0;
+}
+
+/* Environment variable @name as a number, or @fallback if unset or bad. */
+static inline uint64_t env_u64(const char *name, uint64_t fallback)
+{
+	const char *text = getenv(name);
+	char *end;
+	uint64_t value;
+
+	if (!text || !*text)
+		return fallback;
+	errno = 0;
+	value = strtoull(text, &end, 0);
+	return errno || *end ? fallback : value;
+}
+
+/* The debug kernel (KASAN, lockdep, kmemleak, ...) is the one with kmemleak. */
+static inline bool debug_kernel(void)
+{
+	ensure_debugfs();
+	return !access(DEBUGFS_ROOT "/kmemleak", F_OK);
+}
+
+/* Field @key of /proc/meminfo in bytes, 0 if missing. */
+static inline uint64_t meminfo_bytes(const char *key)
+{
+	char line[128];
+	uint64_t kib = 0;
+	size_t len = strlen(key);
+	FILE *f = fopen("/proc/meminfo", "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, len) && line[len] == ':') {
+			kib = strtoull(line + len + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return kib * KiB;
+}
+
+/* Where tools/vm-run puts the module in the guest, and its sysfs directory. */
+#define SOFTMEM_MODULE_KO	"/lib/softmem/softmem.ko"
+#define SOFTMEM_MODULE_SYSFS	"/sys/module/softmem"
+
+/* Run @argv; its exit status, 127 if it cannot be run, -errno on failure. */
+static inline int run_command(char *const argv[])
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (!pid) {
+		dup2(STDERR_FILENO, STDOUT_FILENO);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	return wait_child(pid);
+}
+
+static inline int rmmod_softmem(void)
+{
+	char *const argv[] = { "rmmod", "softmem", NULL };
+
+	return run_command(argv);
+}
+
+static inline int insmod_softmem(void)
+{
+	char *const argv[] = { "insmod", SOFTMEM_MODULE_KO, NULL };
+
+	return run_command(argv);
+}
+
+/*
+ * The module-wide counters that go back to where they were once the pools
+ * opened since are closed (the cumulative discard counters do not).
+ */
+static const char * const module_live_stats[] = {
+	"pools", "regions", "length_bytes", "resident_bytes", "suspended_bytes",
+};
+#define NR_MODULE_LIVE_STATS \
+	(sizeof(module_live_stats) / sizeof(module_live_stats[0]))
+
+static inline int module_live_read(uint64_t values[NR_MODULE_LIVE_STATS])
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < NR_MODULE_LIVE_STATS; i++) {
+		ret = module_stat(module_live_stats[i], &values[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Wait up to 5 s for @path to exist (@present) or to be gone. */
+static inline bool wait_for_path(const char *path, bool present)
+{
+	int i;
+
+	for (i = 0; i < 500; i++) {
+		if (!access(path, F_OK) == present)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
 #endif /* SOFTMEM_TEST_H */

@@ -1,0 +1,1186 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * softmem_fault: every command, and opening and closing a pool, while the
+ * allocations and user copies it makes fail one at a time.
+ *
+ * Writing N to /proc/thread-self/fail-nth makes the N-th fault-injection
+ * site this task then reaches (a slab or page allocation, a user copy) fail;
+ * reading it back gives 0 once that happened.  For each operation the sweep
+ * runs N = 1, 2, ... on a fresh scene until the call reaches fewer than N
+ * sites.  After every injected failure
+ *
+ *  - the call succeeded (the failure was absorbed) or failed with an errno
+ *    the operation can give for it: ENOMEM where it allocates, EFAULT where it
+ *    copies from or to user space; any other errno is a problem;
+ *  - a failure changed nothing it must not: ENOMEM from write, copy, move
+ *    and set leaves the region as it was; EFAULT from a write leaves every
+ *    byte outside the range alone and every byte in it old or new; no other
+ *    command changes data on failure, and a discard is never reported lost;
+ *  - the same call then succeeds, with the right result;
+ *  - once the scene's regions are freed (free must work), the pool's and the
+ *    module's counters are back at their baseline, the resumed bystander
+ *    region holds its data and the suspended one holds it or reports its
+ *    discard.
+ *
+ * At the end every pool is closed and the module-wide counters must be back
+ * at their start values.  The summary line is
+ *   # fault-injection: N injected failures, P problems
+ * and any problem fails the test.  The fault-injection attributes are set so
+ * that fail-nth reaches every allocation softmem makes (min-order 0, no
+ * ignore-gfp-wait or ignore-gfp-highmem) while probability stays 0, so
+ * nothing else fails, and verbose 0: an injected failure prints nothing.
+ * Kernels without CONFIG_FAULT_INJECTION (every stock Debian kernel) skip.
+ */
+#include "softmem_test.h"
+
+#include <glob.h>
+#include <stdarg.h>
+
+#define FAIL_NTH_PATH	"/proc/thread-self/fail-nth"
+/* More sites than any operation here reaches: a sweep that long is stuck. */
+#define SWEEP_MAX	2000
+
+#define SEED_OLD	11
+#define SEED_NEW	12
+#define SEED_KEEP	13
+#define SEED_HELD	14
+
+/* An operation may fail with ENOMEM, with EFAULT. */
+#define ALLOW_ENOMEM	(1U << 0)
+#define ALLOW_EFAULT	(1U << 1)
+
+/* A fault-injection attribute to set, and its value to restore. */
+struct fault_knob {
+	char path[96];
+	char saved[32];
+};
+
+#define MAX_KNOBS	32
+
+FIXTURE(fault) {
+	int fail_fd;
+	int pool;
+	size_t page;
+	struct fault_knob knobs[MAX_KNOBS];
+	int nr_knobs;
+	bool usercopy;			/* fail_usercopy exists */
+	uint64_t module_start[NR_MODULE_LIVE_STATS];
+	uint64_t module_base[NR_MODULE_LIVE_STATS];
+	struct softmem_stats base;	/* pool with the bystanders only */
+	uint64_t keep, held;		/* bystanders: resumed, suspended */
+
+	/* The scene of the operation under test. */
+	const char *op;
+	unsigned int nth;
+	uint64_t a, b;			/* regions, 0 when none */
+	uint64_t window;		/* offset of a that is checked */
+	uint64_t filled;		/* bytes of a that hold SEED_OLD */
+	int other;			/* a second pool, -1 when none */
+	uint8_t *src;			/* user buffers, SCENE_PAGES pages: */
+	uint8_t *buf;			/* what a call writes or compares, */
+	uint8_t *want;			/* what is read, what it should be */
+	int result;			/* output of the call */
+	int64_t position;
+	bool discarded;
+	struct softmem_stats stats;
+
+	unsigned int problems;
+};
+
+#define SCENE_PAGES	4
+
+/* Records a problem: the test fails at the end, after the summary line. */
+static void __attribute__((format(printf, 2, 3)))
+problem(FIXTURE_DATA(fault) *self, const char *fmt, ...)
+{
+	va_list ap;
+
+	self->problems++;
+	printf("# PROBLEM: %s, failure %u: ", self->op, self->nth);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+/* --- fail-nth -------------------------------------------------------- */
+
+/* Fail the @nth fault-injection site this thread reaches from now on. */
+static int fail_nth_arm(FIXTURE_DATA(fault) *self, unsigned int nth)
+{
+	char text[16];
+	int len = snprintf(text, sizeof(text), "%u", nth);
+
+	if (pwrite(self->fail_fd, text, len, 0) != len)
+		return -errno;
+	return 0;
+}
+
+/*
+ * Whether the armed failure was injected (1) or the call reached fewer
+ * sites (0); disarms either way.  Reading and writing fail-nth are user
+ * copies, and so sites themselves: a read that fails with EFAULT used up the
+ * last armed count, and a write of 0 is repeated until one gets through.
+ */
+static int fail_nth_disarm(FIXTURE_DATA(fault) *self)
+{
+	char text[16];
+	ssize_t len = pread(self->fail_fd, text, sizeof(text) - 1, 0);
+	int injected, i;
+
+	if (len > 0) {
+		text[len] = '\0';
+		injected = strtoul(text, NULL, 10) == 0;
+	} else if (len < 0 && errno == EFAULT) {
+		injected = 0;
+	} else {
+		return len < 0 ? -errno : -EIO;
+	}
+	for (i = 0; i < 4; i++)
+		if (pwrite(self->fail_fd, "0", 1, 0) == 1)
+			return injected;
+	return -errno;
+}
+
+/* --- setup ----------------------------------------------------------- */
+
+static int knob_set(FIXTURE_DATA(fault) *self, const char *path,
+		    const char *value)
+{
+	struct fault_knob *knob;
+	int ret;
+
+	if (access(path, F_OK))
+		return 0;
+	if (self->nr_knobs == MAX_KNOBS)
+		return -ENOSPC;
+	knob = &self->knobs[self->nr_knobs];
+	snprintf(knob->path, sizeof(knob->path), "%s", path);
+	ret = read_file(path, knob->saved, sizeof(knob->saved));
+	if (ret)
+		return ret;
+	knob->saved[strcspn(knob->saved, "\n")] = '\0';
+	ret = write_file(path, value);
+	if (!ret)
+		self->nr_knobs++;
+	return ret;
+}
+
+/*
+ * fail-nth ignores probability, interval, times and task-filter, but the
+ * per-attribute filters still apply: failslab and fail_page_alloc skip
+ * allocations that may sleep (ignore-gfp-wait) and fail_page_alloc skips
+ * highmem and order-0 ones, which is every page softmem allocates.
+ */
+static int knobs_configure(FIXTURE_DATA(fault) *self)
+{
+	static const char * const settings[][2] = {
+		{ "failslab/ignore-gfp-wait", "N" },
+		{ "failslab/cache-filter", "N" },
+		{ "fail_page_alloc/ignore-gfp-wait", "N" },
+		{ "fail_page_alloc/ignore-gfp-highmem", "N" },
+		{ "fail_page_alloc/min-order", "0" },
+	};
+	char path[128];
+	glob_t dirs;
+	size_t i;
+	int ret = 0;
+
+	/* Every attribute: no random failures, and silent injected ones. */
+	if (glob(DEBUGFS_ROOT "/fail*/verbose", 0, NULL, &dirs) == 0) {
+		for (i = 0; i < dirs.gl_pathc && !ret; i++) {
+			char *dir = dirs.gl_pathv[i];
+
+			*strrchr(dir, '/') = '\0';
+			snprintf(path, sizeof(path), "%s/probability", dir);
+			ret = knob_set(self, path, "0");
+			snprintf(path, sizeof(path), "%s/verbose", dir);
+			if (!ret)
+				ret = knob_set(self, path, "0");
+		}
+		globfree(&dirs);
+	}
+	for (i = 0; i < sizeof(settings) / sizeof(settings[0]) && !ret; i++) {
+		snprintf(path, sizeof(path), DEBUGFS_ROOT "/%s", settings[i][0]);
+		ret = knob_set(self, path, settings[i][1]);
+	}
+	return ret;
+}
+
+static void knobs_restore(FIXTURE_DATA(fault) *self)
+{
+	while (self->nr_knobs > 0) {
+		struct fault_knob *knob = &self->knobs[--self->nr_knobs];
+
+		write_file(knob->path, knob->saved);
+	}
+}
+
+/*
+ * Nothing may fault while a failure is armed: a page fault in user mode that
+ * fails its allocation ends in the OOM path.  Touch enough stack, then lock
+ * every page present and future.
+ */
+static int lock_memory(void)
+{
+	char stack[64 * 1024];
+
+	memset(stack, 0, sizeof(stack));
+	__asm__ volatile("" : : "r"(stack) : "memory");
+	if (mlockall(MCL_CURRENT | MCL_FUTURE))
+		return -errno;
+	return 0;
+}
+
+FIXTURE_SETUP(fault)
+{
+	self->fail_fd = -1;
+	self->pool = -1;
+	self->other = -1;
+	self->page = page_size();
+	SKIP_IF_NO_DEVICE();
+	self->fail_fd = open(FAIL_NTH_PATH, O_RDWR | O_CLOEXEC);
+	if (self->fail_fd < 0)
+		SKIP(return, "%s: %s (kernel without CONFIG_FAULT_INJECTION)",
+		     FAIL_NTH_PATH, strerror(errno));
+	ASSERT_EQ(0, ensure_debugfs());
+	ASSERT_EQ(0, knobs_configure(self));
+	self->usercopy = !access(DEBUGFS_ROOT "/fail_usercopy", F_OK);
+	ASSERT_EQ(0, lock_memory());
+
+	self->src = malloc(SCENE_PAGES * self->page);
+	self->buf = malloc(SCENE_PAGES * self->page);
+	self->want = malloc(SCENE_PAGES * self->page);
+	ASSERT_NE(NULL, self->src);
+	ASSERT_NE(NULL, self->buf);
+	ASSERT_NE(NULL, self->want);
+	ASSERT_EQ(0, module_live_read(self->module_start));
+
+	self->pool = softmem_open();
+	ASSERT_LE(0, self->pool);
+	ASSERT_EQ(0, region_alloc_filled(self->pool, 4 * self->page, SEED_KEEP,
+					 &self->keep));
+	ASSERT_EQ(0, region_alloc_filled(self->pool, 2 * self->page, SEED_HELD,
+					 &self->held));
+	ASSERT_EQ(0, softmem_suspend(self->pool, self->held));
+	ASSERT_EQ(0, pool_stats(self->pool, &self->base));
+	ASSERT_EQ(0, module_live_read(self->module_base));
+}
+
+FIXTURE_TEARDOWN(fault)
+{
+	if (self->fail_fd >= 0)
+		pwrite(self->fail_fd, "0", 1, 0);
+	if (self->other >= 0)
+		close(self->other);
+	if (self->pool >= 0)
+		close(self->pool);
+	knobs_restore(self);
+	free(self->src);
+	free(self->buf);
+	free(self->want);
+}
+
+/* --- scene helpers --------------------------------------------------- */
+
+/* Byte @pos of a region holding pattern @seed on its first @filled bytes. */
+static uint8_t half_filled_byte(uint64_t pos, uint64_t filled,
+				unsigned int seed)
+{
+	return pos < filled ? pattern_byte(pos, seed) : 0;
+}
+
+/* Region of SCENE_PAGES pages whose first @filled bytes hold @seed. */
+static int scene_region(FIXTURE_DATA(fault) *self, uint64_t filled,
+			unsigned int seed, uint64_t *handle)
+{
+	int ret = softmem_alloc(self->pool, SCENE_PAGES * self->page, handle);
+
+	if (ret)
+		return ret;
+	return region_write_pattern(self->pool, *handle, 0, filled, seed);
+}
+
+/* Reads SCENE_PAGES pages of region @h at self->window into self->buf. */
+static int scene_read(FIXTURE_DATA(fault) *self, uint64_t h)
+{
+	return softmem_read(self->pool, h, self->window, self->buf,
+			    SCENE_PAGES * self->page);
+}
+
+/* Frees a scene region; free must work. */
+static void scene_free(FIXTURE_DATA(fault) *self, uint64_t *h)
+{
+	int ret;
+
+	if (!*h)
+		return;
+	ret = softmem_free(self->pool, *h);
+	if (ret)
+		problem(self, "free of region %llu: %s",
+			(unsigned long long)*h, strerror(-ret));
+	*h = 0;
+}
+
+/* Whether region @h reads as self->want; reports the first mismatch. */
+static bool scene_expect(FIXTURE_DATA(fault) *self, uint64_t h,
+			 const char *what)
+{
+	size_t length = SCENE_PAGES * self->page, i;
+	int ret = scene_read(self, h);
+
+	if (ret) {
+		problem(self, "%s: read: %s", what, strerror(-ret));
+		return false;
+	}
+	for (i = 0; i < length; i++)
+		if (self->buf[i] != self->want[i]) {
+			problem(self, "%s: byte %zu is %#x, not %#x", what, i,
+				self->buf[i], self->want[i]);
+			return false;
+		}
+	return true;
+}
+
+/* --- the operations -------------------------------------------------- */
+
+/*
+ * struct fault_op - one operation under fault injection
+ * @name: shown in the output
+ * @allow: ALLOW_* errnos an injected failure may give
+ * @prepare: builds the scene; 0 or -errno
+ * @call: the armed call; 0 or -errno, results in the fixture
+ * @failed: checks what a failed call left behind
+ * @done: checks the result and effect of a successful call
+ * @cleanup: frees what the scene and the call made
+ */
+struct fault_op {
+	const char *name;
+	unsigned int allow;
+	int (*prepare)(FIXTURE_DATA(fault) *self);
+	int (*call)(FIXTURE_DATA(fault) *self);
+	void (*failed)(FIXTURE_DATA(fault) *self, int ret);
+	void (*done)(FIXTURE_DATA(fault) *self);
+	void (*cleanup)(FIXTURE_DATA(fault) *self);
+};
+
+static void scene_cleanup(FIXTURE_DATA(fault) *self)
+{
+	scene_free(self, &self->a);
+	scene_free(self, &self->b);
+}
+
+/* Scene: region a, fully holding SEED_OLD. */
+static int prepare_full(FIXTURE_DATA(fault) *self)
+{
+	return scene_region(self, SCENE_PAGES * self->page, SEED_OLD, &self->a);
+}
+
+/* Scene: region a with its first half holding SEED_OLD, the rest unwritten. */
+#define HALF	(SCENE_PAGES / 2 * self->page)
+
+static int prepare_half(FIXTURE_DATA(fault) *self)
+{
+	self->filled = HALF;
+	return scene_region(self, HALF, SEED_OLD, &self->a);
+}
+
+/*
+ * Scene: a large region never written, checked around pages 63 and 64: a
+ * write there allocates the page set and, in its index, a node for each.
+ */
+#define FRESH_PAGES	130
+#define FRESH_OFFSET	(63 * self->page - 10)
+#define FRESH_LENGTH	(2 * self->page + 20)
+
+static int prepare_fresh(FIXTURE_DATA(fault) *self)
+{
+	self->window = 62 * self->page;
+	self->filled = 0;
+	pattern_fill(self->src, FRESH_LENGTH, FRESH_OFFSET, SEED_NEW);
+	return softmem_alloc(self->pool, FRESH_PAGES * self->page, &self->a);
+}
+
+/* self->want = what a partly filled region holds in its window. */
+static void want_half(FIXTURE_DATA(fault) *self)
+{
+	size_t i;
+
+	for (i = 0; i < SCENE_PAGES * self->page; i++)
+		self->want[i] = half_filled_byte(self->window + i, self->filled,
+						 SEED_OLD);
+}
+
+static void want_full(FIXTURE_DATA(fault) *self)
+{
+	pattern_fill(self->want, SCENE_PAGES * self->page, 0, SEED_OLD);
+}
+
+/* A failed operation that must not have touched region a (full). */
+static void failed_full_untouched(FIXTURE_DATA(fault) *self, int ret)
+{
+	want_full(self);
+	scene_expect(self, self->a, "region after failure");
+}
+
+/* alloc */
+
+static int call_alloc(FIXTURE_DATA(fault) *self)
+{
+	return softmem_alloc(self->pool, 3 * self->page, &self->a);
+}
+
+static void failed_alloc(FIXTURE_DATA(fault) *self, int ret)
+{
+	struct softmem_stats stats;
+
+	self->a = 0;
+	if (pool_stats(self->pool, &stats) || stats.regions != self->base.regions)
+		problem(self, "a failed alloc left a region behind");
+}
+
+static void done_alloc(FIXTURE_DATA(fault) *self)
+{
+	struct softmem_stats stats;
+
+	if (!self->a) {
+		problem(self, "alloc returned handle 0");
+		return;
+	}
+	if (pool_stats(self->pool, &stats) ||
+	    stats.regions != self->base.regions + 1 ||
+	    stats.length_bytes != self->base.length_bytes + 3 * self->page)
+		problem(self, "alloc: pool counters wrong");
+	if (region_matches(self->pool, self->a, 0, 3 * self->page,
+			   REGION_ZERO) != 1)
+		problem(self, "a new region does not read as zeros");
+}
+
+/* free */
+
+static int call_free(FIXTURE_DATA(fault) *self)
+{
+	return softmem_free(self->pool, self->a);
+}
+
+static void done_free(FIXTURE_DATA(fault) *self)
+{
+	int ret = softmem_read(self->pool, self->a, 0, self->buf, 1);
+
+	if (ret != -ENOENT)
+		problem(self, "read of a freed region: %s", strerror(-ret));
+	self->a = 0;
+}
+
+/* suspend */
+
+static int call_suspend(FIXTURE_DATA(fault) *self)
+{
+	return softmem_suspend(self->pool, self->a);
+}
+
+static void suspend_check(FIXTURE_DATA(fault) *self, bool suspended)
+{
+	struct softmem_stats stats;
+	uint64_t want = self->base.suspended_bytes +
+			(suspended ? SCENE_PAGES * self->page : 0);
+
+	if (pool_stats(self->pool, &stats) || stats.suspended_bytes != want)
+		problem(self, "suspended_bytes %llu, not %llu",
+			(unsigned long long)stats.suspended_bytes,
+			(unsigned long long)want);
+	if (region_resume_state(self->pool, self->a) != SOFTMEM_INTACT)
+		problem(self, "region not intact after suspend");
+	failed_full_untouched(self, 0);
+}
+
+static void failed_suspend(FIXTURE_DATA(fault) *self, int ret)
+{
+	suspend_check(self, false);
+}
+
+static void done_suspend(FIXTURE_DATA(fault) *self)
+{
+	suspend_check(self, true);
+}
+
+/* resume of an intact region, and of a discarded one */
+
+static int prepare_suspended(FIXTURE_DATA(fault) *self)
+{
+	int ret = prepare_full(self);
+
+	return ret ?: softmem_suspend(self->pool, self->a);
+}
+
+/*
+ * A discarded region: drop_caches discards every suspended region with
+ * pages, so the held bystander is resumed meanwhile.
+ */
+static int prepare_discarded(FIXTURE_DATA(fault) *self)
+{
+	struct softmem_stats stats;
+	int ret = prepare_suspended(self);
+
+	if (ret)
+		return ret;
+	ret = region_resume_state(self->pool, self->held);
+	if (ret != SOFTMEM_INTACT)
+		return ret < 0 ? ret : -ESTALE;
+	ret = drop_caches();
+	if (!ret)
+		ret = softmem_suspend(self->pool, self->held);
+	if (!ret)
+		ret = pool_stats(self->pool, &stats);
+	if (!ret && stats.resident_bytes != self->base.resident_bytes)
+		ret = -EAGAIN;	/* region a was not discarded */
+	return ret;
+}
+
+static int call_resume(FIXTURE_DATA(fault) *self)
+{
+	return softmem_resume(self->pool, self->a, &self->discarded);
+}
+
+/*
+ * Nothing to check beyond the retry and the baseline: a failed resume may
+ * have resumed the region, a failed close has closed the descriptor.
+ */
+static void failed_nothing(FIXTURE_DATA(fault) *self, int ret)
+{
+}
+
+static void done_resume_intact(FIXTURE_DATA(fault) *self)
+{
+	if (self->discarded)
+		problem(self, "an intact region resumed as discarded");
+	failed_full_untouched(self, 0);
+}
+
+static void done_resume_discarded(FIXTURE_DATA(fault) *self)
+{
+	if (!self->discarded)
+		problem(self, "a discarded region resumed as intact: the loss was never reported");
+	memset(self->want, 0, SCENE_PAGES * self->page);
+	scene_expect(self, self->a, "discarded region after resume");
+}
+
+/* read */
+
+#define RW_OFFSET	100
+#define RW_LENGTH	(3 * self->page + 7)
+
+static int call_read(FIXTURE_DATA(fault) *self)
+{
+	return softmem_read(self->pool, self->a, RW_OFFSET, self->buf,
+			    RW_LENGTH);
+}
+
+static void done_read(FIXTURE_DATA(fault) *self)
+{
+	pattern_fill(self->want, RW_LENGTH, RW_OFFSET, SEED_OLD);
+	if (memcmp(self->buf, self->want, RW_LENGTH))
+		problem(self, "read returned wrong data");
+	failed_full_untouched(self, 0);
+}
+
+/* write, set, copy and move: region a half-filled, so pages get allocated */
+
+static int call_write(FIXTURE_DATA(fault) *self)
+{
+	return softmem_write(self->pool, self->a, RW_OFFSET, self->src,
+			     RW_LENGTH);
+}
+
+static int call_write_fresh(FIXTURE_DATA(fault) *self)
+{
+	return softmem_write(self->pool, self->a, FRESH_OFFSET, self->src,
+			     FRESH_LENGTH);
+}
+
+static int prepare_write(FIXTURE_DATA(fault) *self)
+{
+	pattern_fill(self->src, RW_LENGTH, RW_OFFSET, SEED_NEW);
+	return prepare_half(self);
+}
+
+static uint8_t new_write(FIXTURE_DATA(fault) *self, uint64_t pos)
+{
+	return pattern_byte(pos, SEED_NEW);
+}
+
+#define SET_VALUE	0x5a
+
+static int call_set(FIXTURE_DATA(fault) *self)
+{
+	return softmem_set(self->pool, self->a, RW_OFFSET, SET_VALUE, RW_LENGTH);
+}
+
+static uint8_t new_set(FIXTURE_DATA(fault) *self, uint64_t pos)
+{
+	return SET_VALUE;
+}
+
+/* copy: a[RW_OFFSET...] = b[COPY_SRC...], b full of SEED_NEW */
+#define COPY_SRC	(self->page / 2 - 3)
+
+static int prepare_copy(FIXTURE_DATA(fault) *self)
+{
+	int ret = prepare_half(self);
+
+	return ret ?: scene_region(self, SCENE_PAGES * self->page, SEED_NEW,
+				   &self->b);
+}
+
+static int call_copy(FIXTURE_DATA(fault) *self)
+{
+	return softmem_copy(self->pool, self->a, RW_OFFSET, self->b, COPY_SRC,
+			    RW_LENGTH);
+}
+
+static uint8_t new_copy(FIXTURE_DATA(fault) *self, uint64_t pos)
+{
+	return pattern_byte(pos - RW_OFFSET + COPY_SRC, SEED_NEW);
+}
+
+/* move within a: [0, MOVE_LENGTH) to [MOVE_DST, ...), overlapping */
+#define MOVE_DST	(self->page + 9)
+#define MOVE_LENGTH	(2 * self->page + 100)
+
+static int call_move(FIXTURE_DATA(fault) *self)
+{
+	return softmem_move(self->pool, self->a, MOVE_DST, self->a, 0,
+			    MOVE_LENGTH);
+}
+
+static uint8_t new_move(FIXTURE_DATA(fault) *self, uint64_t pos)
+{
+	return half_filled_byte(pos - MOVE_DST, HALF, SEED_OLD);
+}
+
+/* The range of region a an operation changes, and its new bytes. */
+struct fault_range {
+	uint64_t start, length;
+	uint8_t (*new_byte)(FIXTURE_DATA(fault) *self, uint64_t pos);
+};
+
+static struct fault_range op_range(FIXTURE_DATA(fault) *self)
+{
+	if (!strcmp(self->op, "write"))
+		return (struct fault_range){ RW_OFFSET, RW_LENGTH, new_write };
+	if (!strcmp(self->op, "write-fresh"))
+		return (struct fault_range){ FRESH_OFFSET, FRESH_LENGTH,
+					     new_write };
+	if (!strcmp(self->op, "set"))
+		return (struct fault_range){ RW_OFFSET, RW_LENGTH, new_set };
+	if (!strcmp(self->op, "copy"))
+		return (struct fault_range){ RW_OFFSET, RW_LENGTH, new_copy };
+	return (struct fault_range){ MOVE_DST, MOVE_LENGTH, new_move };
+}
+
+/*
+ * A failure changed nothing, except that a write whose copy from user
+ * space failed may have written part of its range: every byte outside the
+ * range must be old, and every byte in it old or new.
+ */
+static void failed_modify(FIXTURE_DATA(fault) *self, int ret)
+{
+	struct fault_range range = op_range(self);
+	size_t length = SCENE_PAGES * self->page, i;
+	int err;
+
+	want_half(self);
+	if (ret != -EFAULT || strncmp(self->op, "write", 5)) {
+		scene_expect(self, self->a, "region after failure");
+		return;
+	}
+	err = scene_read(self, self->a);
+	if (err) {
+		problem(self, "read after EFAULT: %s", strerror(-err));
+		return;
+	}
+	for (i = 0; i < length; i++) {
+		uint64_t pos = self->window + i;
+		bool inside = pos >= range.start &&
+			      pos < range.start + range.length;
+
+		if (self->buf[i] == self->want[i])
+			continue;
+		if (inside && self->buf[i] == range.new_byte(self, pos))
+			continue;
+		problem(self, "byte %llu is %#x after EFAULT: neither old %#x%s",
+			(unsigned long long)pos, self->buf[i], self->want[i],
+			inside ? " nor new" : " (outside the range)");
+		return;
+	}
+}
+
+static void done_modify(FIXTURE_DATA(fault) *self)
+{
+	struct fault_range range = op_range(self);
+	size_t i;
+
+	want_half(self);
+	for (i = 0; i < SCENE_PAGES * self->page; i++) {
+		uint64_t pos = self->window + i;
+
+		if (pos >= range.start && pos < range.start + range.length)
+			self->want[i] = range.new_byte(self, pos);
+	}
+	scene_expect(self, self->a, "region after the operation");
+	if (self->b) {
+		pattern_fill(self->want, SCENE_PAGES * self->page, 0, SEED_NEW);
+		scene_expect(self, self->b, "copy source");
+	}
+}
+
+/* compare between regions: b is a with one byte changed */
+#define DIFF_POS	(3 * self->page + 5)
+
+static int prepare_compare(FIXTURE_DATA(fault) *self)
+{
+	uint8_t byte = pattern_byte(DIFF_POS, SEED_OLD) ^ 0x80;
+	int ret = prepare_full(self);
+
+	ret = ret ?: scene_region(self, SCENE_PAGES * self->page, SEED_OLD,
+				  &self->b);
+	return ret ?: softmem_write(self->pool, self->b, DIFF_POS, &byte, 1);
+}
+
+static int expected_sign(FIXTURE_DATA(fault) *self)
+{
+	uint8_t a = pattern_byte(DIFF_POS, SEED_OLD);
+
+	return a < (a ^ 0x80) ? -1 : 1;
+}
+
+static int call_compare(FIXTURE_DATA(fault) *self)
+{
+	return softmem_compare(self->pool, self->a, 0, self->b, 0,
+			       SCENE_PAGES * self->page, &self->result);
+}
+
+static void done_compare(FIXTURE_DATA(fault) *self)
+{
+	if (self->result != expected_sign(self))
+		problem(self, "compare gave %d, not %d", self->result,
+			expected_sign(self));
+	failed_full_untouched(self, 0);
+}
+
+/* compare with a user buffer: self->src is a with one byte changed */
+static int prepare_compare_buf(FIXTURE_DATA(fault) *self)
+{
+	pattern_fill(self->src, SCENE_PAGES * self->page, 0, SEED_OLD);
+	self->src[DIFF_POS] ^= 0x80;
+	return prepare_full(self);
+}
+
+static int call_compare_buf(FIXTURE_DATA(fault) *self)
+{
+	return softmem_compare_buf(self->pool, self->a, 0, self->src,
+				   SCENE_PAGES * self->page, &self->result);
+}
+
+/* find: a full of odd pattern bytes and one 0x02 */
+#define FIND_VALUE	0x02
+
+static int prepare_find(FIXTURE_DATA(fault) *self)
+{
+	uint8_t byte = FIND_VALUE;
+	int ret = prepare_full(self);
+
+	return ret ?: softmem_write(self->pool, self->a, DIFF_POS, &byte, 1);
+}
+
+static int call_find(FIXTURE_DATA(fault) *self)
+{
+	return softmem_find(self->pool, self->a, 5, SCENE_PAGES * self->page - 5,
+			    FIND_VALUE, &self->position);
+}
+
+static void done_find(FIXTURE_DATA(fault) *self)
+{
+	if (self->position != (int64_t)DIFF_POS)
+		problem(self, "find gave %lld, not %llu",
+			(long long)self->position,
+			(unsigned long long)DIFF_POS);
+}
+
+static void failed_find(FIXTURE_DATA(fault) *self, int ret)
+{
+	want_full(self);
+	self->want[DIFF_POS] = FIND_VALUE;
+	scene_expect(self, self->a, "region after failure");
+}
+
+/* stats */
+
+static int prepare_nothing(FIXTURE_DATA(fault) *self)
+{
+	return 0;
+}
+
+static int call_stats(FIXTURE_DATA(fault) *self)
+{
+	memset(&self->stats, 0, sizeof(self->stats));
+	return softmem_stats(self->pool, &self->stats);
+}
+
+static void done_stats(FIXTURE_DATA(fault) *self)
+{
+	const struct softmem_stats *s = &self->stats, *b = &self->base;
+
+	if (s->regions != b->regions || s->length_bytes != b->length_bytes ||
+	    s->resident_bytes != b->resident_bytes ||
+	    s->suspended_bytes != b->suspended_bytes ||
+	    s->limit_bytes != b->limit_bytes)
+		problem(self, "stats: regions %llu resident %llu suspended %llu, not %llu %llu %llu",
+			(unsigned long long)s->regions,
+			(unsigned long long)s->resident_bytes,
+			(unsigned long long)s->suspended_bytes,
+			(unsigned long long)b->regions,
+			(unsigned long long)b->resident_bytes,
+			(unsigned long long)b->suspended_bytes);
+}
+
+/* configure: halve the limit, then put it back */
+static uint64_t half_limit(FIXTURE_DATA(fault) *self)
+{
+	return self->base.limit_bytes / 2 & ~((uint64_t)self->page - 1);
+}
+
+static int call_configure(FIXTURE_DATA(fault) *self)
+{
+	return softmem_set_limit(self->pool, half_limit(self));
+}
+
+static void limit_check(FIXTURE_DATA(fault) *self, uint64_t want)
+{
+	struct softmem_stats stats;
+
+	if (pool_stats(self->pool, &stats) || stats.limit_bytes != want)
+		problem(self, "limit %llu, not %llu",
+			(unsigned long long)stats.limit_bytes,
+			(unsigned long long)want);
+}
+
+static void failed_configure(FIXTURE_DATA(fault) *self, int ret)
+{
+	limit_check(self, self->base.limit_bytes);
+}
+
+static void done_configure(FIXTURE_DATA(fault) *self)
+{
+	limit_check(self, half_limit(self));
+}
+
+static void cleanup_configure(FIXTURE_DATA(fault) *self)
+{
+	int ret = softmem_set_limit(self->pool, self->base.limit_bytes);
+
+	if (ret)
+		problem(self, "restoring the limit: %s", strerror(-ret));
+}
+
+/* open and close of a pool */
+
+static void module_pools_check(FIXTURE_DATA(fault) *self, uint64_t extra)
+{
+	uint64_t pools = 0;
+
+	if (module_stat("pools", &pools) || pools != self->module_base[0] + extra)
+		problem(self, "%llu pools open, not %llu",
+			(unsigned long long)pools,
+			(unsigned long long)(self->module_base[0] + extra));
+}
+
+static int call_open(FIXTURE_DATA(fault) *self)
+{
+	int fd = softmem_open();
+
+	if (fd < 0)
+		return fd;
+	self->other = fd;
+	return 0;
+}
+
+static void failed_open(FIXTURE_DATA(fault) *self, int ret)
+{
+	module_pools_check(self, 0);
+}
+
+/* The new pool works, and closing it releases it. */
+static void done_open(FIXTURE_DATA(fault) *self)
+{
+	uint64_t h;
+	int ret;
+
+	module_pools_check(self, 1);
+	ret = softmem_alloc(self->other, self->page, &h);
+	if (!ret)
+		ret = region_write_pattern(self->other, h, 0, self->page, SEED_NEW);
+	if (!ret && region_matches(self->other, h, 0, self->page, SEED_NEW) != 1)
+		ret = -EIO;
+	if (ret)
+		problem(self, "the new pool does not work: %s", strerror(-ret));
+}
+
+static void cleanup_other(FIXTURE_DATA(fault) *self)
+{
+	if (self->other >= 0 && close(self->other))
+		problem(self, "close: %s", strerror(errno));
+	self->other = -1;
+}
+
+/* Scene: a second pool holding a written region and a suspended one. */
+static int prepare_close(FIXTURE_DATA(fault) *self)
+{
+	uint64_t h, s;
+	int ret;
+
+	self->other = softmem_open();
+	if (self->other < 0)
+		return self->other;
+	ret = softmem_alloc(self->other, 2 * self->page, &h);
+	ret = ret ?: region_write_pattern(self->other, h, 0, 2 * self->page,
+					  SEED_NEW);
+	ret = ret ?: softmem_alloc(self->other, self->page, &s);
+	ret = ret ?: region_write_pattern(self->other, s, 0, self->page,
+					  SEED_NEW);
+	return ret ?: softmem_suspend(self->other, s);
+}
+
+/* Closing never fails; the release runs before close() returns. */
+static int call_close(FIXTURE_DATA(fault) *self)
+{
+	int ret = softmem_close(self->other);
+
+	self->other = -1;
+	return ret;
+}
+
+static void done_close(FIXTURE_DATA(fault) *self)
+{
+	module_pools_check(self, 0);
+}
+
+static const struct fault_op fault_ops[] = {
+	{ "alloc", ALLOW_ENOMEM | ALLOW_EFAULT, prepare_nothing, call_alloc,
+	  failed_alloc, done_alloc, scene_cleanup },
+	{ "free", ALLOW_EFAULT, prepare_full, call_free,
+	  failed_full_untouched, done_free, scene_cleanup },
+	{ "suspend", ALLOW_EFAULT, prepare_full, call_suspend,
+	  failed_suspend, done_suspend, scene_cleanup },
+	{ "resume", ALLOW_EFAULT, prepare_suspended, call_resume,
+	  failed_nothing, done_resume_intact, scene_cleanup },
+	{ "resume-discarded", ALLOW_EFAULT, prepare_discarded, call_resume,
+	  failed_nothing, done_resume_discarded, scene_cleanup },
+	{ "read", ALLOW_EFAULT, prepare_full, call_read,
+	  failed_full_untouched, done_read, scene_cleanup },
+	{ "write", ALLOW_ENOMEM | ALLOW_EFAULT, prepare_write, call_write,
+	  failed_modify, done_modify, scene_cleanup },
+	{ "write-fresh", ALLOW_ENOMEM | ALLOW_EFAULT, prepare_fresh,
+	  call_write_fresh, failed_modify, done_modify, scene_cleanup },
+	{ "copy", ALLOW_ENOMEM | ALLOW_EFAULT, prepare_copy, call_copy,
+	  failed_modify, done_modify, scene_cleanup },
+	{ "move", ALLOW_ENOMEM | ALLOW_EFAULT, prepare_half, call_move,
+	  failed_modify, done_modify, scene_cleanup },
+	{ "set", ALLOW_ENOMEM | ALLOW_EFAULT, prepare_half, call_set,
+	  failed_modify, done_modify, scene_cleanup },
+	{ "compare", ALLOW_EFAULT, prepare_compare, call_compare,
+	  failed_full_untouched, done_compare, scene_cleanup },
+	{ "compare-buf", ALLOW_ENOMEM | ALLOW_EFAULT, prepare_compare_buf,
+	  call_compare_buf, failed_full_untouched, done_compare, scene_cleanup },
+	{ "find", ALLOW_EFAULT, prepare_find, call_find,
+	  failed_find, done_find, scene_cleanup },
+	{ "stats", ALLOW_EFAULT, prepare_nothing, call_stats,
+	  failed_nothing, done_stats, scene_cleanup },
+	{ "configure", ALLOW_EFAULT, prepare_nothing, call_configure,
+	  failed_configure, done_configure, cleanup_configure },
+	{ "open", ALLOW_ENOMEM | ALLOW_EFAULT, prepare_nothing, call_open,
+	  failed_open, done_open, cleanup_other },
+	{ "close", 0, prepare_close, call_close,
+	  failed_nothing, done_close, cleanup_other },
+};
+
+/* --- consistency ----------------------------------------------------- */
+
+/*
+ * With the scene gone, the pool holds its bystanders only: the resumed one
+ * intact, the suspended one intact or reported discarded (a failed page
+ * allocation may discard the pool's own suspended regions), and every
+ * counter, the pool's and the module's, at its baseline.
+ */
+static void check_baseline(FIXTURE_DATA(fault) *self)
+{
+	uint64_t module[NR_MODULE_LIVE_STATS];
+	struct softmem_stats s;
+	size_t i;
+	int state;
+
+	if (region_matches(self->pool, self->keep, 0, 4 * self->page,
+			   SEED_KEEP) != 1)
+		problem(self, "the resumed bystander region lost its data");
+
+	state = region_resume_state(self->pool, self->held);
+	if (state == SOFTMEM_DISCARDED) {
+		if (region_matches(self->pool, self->held, 0, 2 * self->page,
+				   REGION_ZERO) != 1)
+			problem(self, "a discarded bystander does not read as zeros");
+		if (region_write_pattern(self->pool, self->held, 0,
+					 2 * self->page, SEED_HELD))
+			problem(self, "cannot refill the bystander");
+	} else if (state != SOFTMEM_INTACT ||
+		   region_matches(self->pool, self->held, 0, 2 * self->page,
+				  SEED_HELD) != 1) {
+		problem(self, "the suspended bystander lost its data silently");
+	}
+	if (softmem_suspend(self->pool, self->held))
+		problem(self, "cannot suspend the bystander");
+
+	if (pool_stats(self->pool, &s) || s.regions != self->base.regions ||
+	    s.length_bytes != self->base.length_bytes ||
+	    s.resident_bytes != self->base.resident_bytes ||
+	    s.suspended_bytes != self->base.suspended_bytes ||
+	    s.limit_bytes != self->base.limit_bytes)
+		problem(self, "pool counters: regions %llu length %llu resident %llu suspended %llu, not %llu %llu %llu %llu",
+			(unsigned long long)s.regions,
+			(unsigned long long)s.length_bytes,
+			(unsigned long long)s.resident_bytes,
+			(unsigned long long)s.suspended_bytes,
+			(unsigned long long)self->base.regions,
+			(unsigned long long)self->base.length_bytes,
+			(unsigned long long)self->base.resident_bytes,
+			(unsigned long long)self->base.suspended_bytes);
+
+	if (module_live_read(module)) {
+		problem(self, "cannot read the module's counters");
+		return;
+	}
+	for (i = 0; i < NR_MODULE_LIVE_STATS; i++)
+		if (module[i] != self->module_base[i])
+			problem(self, "module %s is %llu, not %llu",
+				module_live_stats[i],
+				(unsigned long long)module[i],
+				(unsigned long long)self->module_base[i]);
+}
+
+/*
+ * Runs @op with its 1st, 2nd, ... fault-injection site failing until it
+ * reaches fewer sites than that.  Returns the failures injected.
+ */
+static unsigned int sweep(FIXTURE_DATA(fault) *self, const struct fault_op *op)
+{
+	unsigned int injected = 0, problems = self->problems;
+	int ret, was, err;
+
+	self->op = op->name;
+	for (self->nth = 1; self->nth <= SWEEP_MAX; self->nth++) {
+		self->window = 0;
+		self->filled = SCENE_PAGES * self->page;
+		err = op->prepare(self);
+		if (err) {
+			problem(self, "cannot build the scene: %s", strerror(-err));
+			break;
+		}
+		err = fail_nth_arm(self, self->nth);
+		ret = err ?: op->call(self);
+		was = err ?: fail_nth_disarm(self);
+		if (was < 0) {
+			problem(self, "fail-nth: %s", strerror(-was));
+			op->cleanup(self);
+			break;
+		}
+		if (!was) {
+			/* The call reached fewer sites: the sweep is done. */
+			if (ret)
+				problem(self, "failed with %s, nothing injected",
+					strerror(-ret));
+			else
+				op->done(self);
+			op->cleanup(self);
+			check_baseline(self);
+			break;
+		}
+		injected++;
+		if (ret && !((ret == -ENOMEM && op->allow & ALLOW_ENOMEM) ||
+			     (ret == -EFAULT && op->allow & ALLOW_EFAULT)))
+			problem(self, "failed with %s (%d)", strerror(-ret), ret);
+		if (ret) {
+			op->failed(self, ret);
+			ret = op->call(self);
+			if (ret)
+				problem(self, "the retry failed: %s",
+					strerror(-ret));
+		}
+		if (!ret)
+			op->done(self);
+		op->cleanup(self);
+		check_baseline(self);
+	}
+	if (self->nth > SWEEP_MAX)
+		problem(self, "still injecting after %u sites", SWEEP_MAX);
+	ksft_print_msg("%-16s %3u sites failed in turn, %u problems\n",
+		       op->name, injected, self->problems - problems);
+	return injected;
+}
+
+/* --- tests ----------------------------------------------------------- */
+
+/* The mechanism works: an armed failure reaches the first alloc site. */
+TEST_F(fault, armed_alloc_fails_then_works)
+{
+	uint64_t h = 0;
+	int ret;
+
+	ASSERT_EQ(0, fail_nth_arm(self, 1));
+	ret = softmem_alloc(self->pool, self->page, &h);
+	ASSERT_EQ(1, fail_nth_disarm(self));
+	EXPECT_EQ(self->usercopy ? -EFAULT : -ENOMEM, ret);
+	ASSERT_EQ(0, softmem_alloc(self->pool, self->page, &h));
+	EXPECT_EQ(0, softmem_free(self->pool, h));
+}
+
+TEST_F_TIMEOUT(fault, every_operation_every_site, 300)
+{
+	uint64_t module[NR_MODULE_LIVE_STATS];
+	unsigned int injected = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(fault_ops) / sizeof(fault_ops[0]); i++) {
+		unsigned int n = sweep(self, &fault_ops[i]);
+
+		/* Every command copies its struct from user space. */
+		if (!n && self->usercopy && strcmp(fault_ops[i].name, "close")) {
+			self->op = fault_ops[i].name;
+			problem(self, "no failure could be injected");
+		}
+		injected += n;
+	}
+
+	/* Last: the bystanders, then every pool closed. */
+	self->op = "end";
+	if (region_resume_state(self->pool, self->held) == SOFTMEM_INTACT &&
+	    region_matches(self->pool, self->held, 0, 2 * self->page,
+			   SEED_HELD) != 1)
+		problem(self, "the suspended bystander lost its data");
+	if (softmem_close(self->pool))
+		problem(self, "close of the pool failed");
+	self->pool = -1;
+	ASSERT_EQ(0, module_live_read(module));
+	for (i = 0; i < NR_MODULE_LIVE_STATS; i++)
+		if (module[i] != self->module_start[i])
+			problem(self, "module %s is %llu at the end, not %llu",
+				module_live_stats[i],
+				(unsigned long long)module[i],
+				(unsigned long long)self->module_start[i]);
+
+	ksft_print_msg("fault-injection: %u injected failures, %u problems\n",
+		       injected, self->problems);
+	EXPECT_LT(0, injected);
+	EXPECT_EQ(0, self->problems);
+}
+
+TEST_HARNESS_MAIN
