@@ -80,6 +80,7 @@ for leg in $KERNELS; do
 		continue
 	fi
 	version=$(cat "$kdir/version")
+	grep -h 'built in' "$logs/fetch-$leg.log" || true
 	build="$logs/build-$version.log"
 	leg_pass=0 leg_fail=0 leg_skip=0
 
@@ -103,6 +104,9 @@ for leg in $KERNELS; do
 		vm_status=$?
 		grep -E '^not ok |# SKIP|did not finish' \
 			"$logs/tests-$version.log" | head -n 60
+		# The one-line verdicts of fault injection, stress and fuzzing.
+		sed -nE 's/^# ((fault-injection|stress|fuzz): [0-9]+ .*)/\1/p' \
+			"$logs/tests-$version.log"
 		read -r p f s < <(count_ktap "$logs/tests-$version.log")
 		leg_pass=$((leg_pass + p)) leg_fail=$((leg_fail + f))
 		leg_skip=$((leg_skip + s))
