@@ -1,5 +1,5 @@
 #!/bin/bash
-# Usage: tools/fetch-kernel.sh 6.1|6.12|7.2
+# Usage: tools/fetch-kernel.sh 6.1|6.12|7.2|debug
 #
 # Fetches the Debian kernel of one test leg (image, headers, kbuild) into
 # $SOFTMEM_CACHE/kernels/<uname -r>/ and prints that directory ($K), and nothing else, on stdout:
@@ -11,6 +11,7 @@
 # if that fails, the last resolution ($SOFTMEM_CACHE/kernels/<LEG>.path) is reused.
 # sid kernels need a newer gcc than the host's: $K/make then builds inside a cached
 # `debootstrap sid` root ($SOFTMEM_CACHE/buildroot/sid-gcc<N>).
+# debug = the debug kernel built from Debian's linux-source: see tools/build-debug-kernel.sh.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -20,7 +21,8 @@ case "$leg" in
 6.1) suites=(bookworm bookworm-updates bookworm-security) ;;
 6.12) suites=(bookworm-backports) ;;
 7.2) suites=(sid) ;;
-*) die "usage: $0 6.1|6.12|7.2" ;;
+debug) exec "$(dirname "${BASH_SOURCE[0]}")/build-debug-kernel.sh" ;;
+*) die "usage: $0 6.1|6.12|7.2|debug" ;;
 esac
 kernels="$SOFTMEM_CACHE/kernels"
 mkdir -p "$kernels"
