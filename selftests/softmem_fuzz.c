@@ -1,0 +1,1308 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * softmem_fuzz: random and mutated ioctls on /dev/softmem.
+ *
+ * FUZZ_THREADS threads issue calls built from classes of values chosen to hit
+ * edges: command numbers in and out of range, other magics and _IOR/_IOW
+ * encodings; struct sizes 0, 4, short, exact, longer with zero or nonzero
+ * tails, huge; flags, reserved fields, handles, offsets and lengths at and
+ * past every limit (overflow, SOFTMEM_MAX_LENGTH); struct and data pointers
+ * that are NULL, kernel addresses, unmapped, PROT_NONE, read-only or cut by
+ * a PROT_NONE page; and bit flips of known-good calls.  A racer thread
+ * closes and reopens one of the shared pools, frees and suspends regions
+ * under the others' feet and runs the shrinkers.
+ *
+ * Every result must be 0 or a documented negative errno (EBADF only on the
+ * pool being closed); classes with one right answer (ENOTTY, EFAULT, EINVAL,
+ * E2BIG) must get exactly it; a failed call on a thread's private pool must
+ * leave its regions alone; results in the struct must make sense.  At the
+ * end the module holds nothing, and /dev/kmsg shows no BUG, WARNING, KASAN,
+ * UBSAN, Oops or lockdep line from the run.
+ *
+ * Output: "# fuzz: N calls, S splats".  SOFTMEM_FUZZ_SEED and
+ * SOFTMEM_FUZZ_CALLS override the printed seed and the number of calls.
+ */
+#include "softmem_test.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+
+#define FUZZ_THREADS		3
+#define FUZZ_SEED		0xf022ULL
+#define FUZZ_CALLS_DEBUG	200000ULL
+#define FUZZ_CALLS_STOCK	500000ULL
+#define FUZZ_REPORTS		20	/* unexpected results printed */
+#define POOL_SLOTS		32
+#define DATA_BYTES		(64 * KiB)
+#define STRUCT_MAX		512	/* struct and tail as the fuzzer builds them */
+#define REGION_MAX		(1 * MiB)	/* larger regions are freed at once */
+#define FUZZ_CAP		(16 * MiB)	/* module caps during the run */
+
+/* Known-good regions of a pool; slots are 0 when free. */
+struct fuzz_pool {
+	int fd;
+	bool racy;		/* closed and reopened by the racer */
+	atomic_ulong handle[POOL_SLOTS];
+	atomic_ulong length[POOL_SLOTS];
+};
+
+struct fuzzer {
+	unsigned int id;
+	uint64_t rng;
+	uint64_t quota;
+	atomic_ulong calls;
+	uint64_t unexpected;
+	size_t page;
+	uint8_t *data;		/* DATA_BYTES, then a PROT_NONE page */
+	uint8_t *edge;		/* a page, then a PROT_NONE page */
+	uint8_t *ro;		/* a read-only page */
+	uint8_t *none;		/* a PROT_NONE page */
+	uint8_t *hole;		/* an unmapped page */
+	struct fuzz_pool own;	/* used by this thread only */
+	struct fuzz_pool big;	/* for SOFTMEM_MAX_LENGTH regions */
+};
+
+/* A call as built, before it is issued. */
+struct fuzz_call {
+	struct fuzz_pool *pool;
+	unsigned long cmd;
+	int nr;			/* softmem command, or -1 for a bad one */
+	union {
+		uint8_t s[STRUCT_MAX];	/* struct bytes, with any tail */
+		uint64_t align;
+	};
+	size_t placed;		/* bytes of @s at @arg */
+	uint8_t *arg;		/* the ioctl argument */
+	bool readable;		/* @arg holds @s: results can be checked */
+	int exact;		/* the only right result if nonzero */
+	const char *what;
+};
+
+static struct fuzz_pool racy_pool, shared_pool;
+static atomic_int fuzz_done;
+static atomic_ulong unexpected_total;
+static atomic_ulong result_count[256];	/* by -errno, 0 for success */
+
+static const unsigned int struct_size[] = {
+	[SOFTMEM_CMD_ALLOC] = sizeof(struct softmem_alloc),
+	[SOFTMEM_CMD_FREE] = sizeof(struct softmem_free),
+	[SOFTMEM_CMD_SUSPEND] = sizeof(struct softmem_suspend),
+	[SOFTMEM_CMD_RESUME] = sizeof(struct softmem_resume),
+	[SOFTMEM_CMD_READ] = sizeof(struct softmem_rw),
+	[SOFTMEM_CMD_WRITE] = sizeof(struct softmem_rw),
+	[SOFTMEM_CMD_COPY] = sizeof(struct softmem_copy),
+	[SOFTMEM_CMD_MOVE] = sizeof(struct softmem_copy),
+	[SOFTMEM_CMD_SET] = sizeof(struct softmem_set),
+	[SOFTMEM_CMD_COMPARE] = sizeof(struct softmem_compare),
+	[SOFTMEM_CMD_FIND] = sizeof(struct softmem_find),
+	[SOFTMEM_CMD_STATS] = sizeof(struct softmem_stats),
+	[SOFTMEM_CMD_CONFIGURE] = sizeof(struct softmem_configure),
+};
+
+#define NR_CMDS		ARRAY_SIZE(struct_size)
+
+/* Commands whose struct carries results back: documented "output" fields. */
+static bool has_output(int nr)
+{
+	return nr == SOFTMEM_CMD_ALLOC || nr == SOFTMEM_CMD_RESUME ||
+	       nr == SOFTMEM_CMD_COMPARE || nr == SOFTMEM_CMD_FIND ||
+	       nr == SOFTMEM_CMD_STATS;
+}
+
+static void __attribute__((format(printf, 1, 2))) say(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	int len;
+
+	va_start(ap, fmt);
+	len = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (len < 0)
+		return;
+	if (len > (int)sizeof(line) - 2)
+		len = sizeof(line) - 2;
+	line[len++] = '\n';
+	if (write(STDOUT_FILENO, line, len) < 0)
+		return;
+}
+
+static uint64_t rnd(struct fuzzer *f, uint64_t n)
+{
+	return test_rand_below(&f->rng, n);
+}
+
+static uint64_t rnd64(struct fuzzer *f)
+{
+	return test_rand(&f->rng);
+}
+
+static long issue(int fd, unsigned long cmd, void *arg)
+{
+	long ret = ioctl(fd, cmd, arg);
+
+	if (ret < 0)
+		ret = -errno;
+	if (ret <= 0 && ret > -256)
+		atomic_fetch_add(&result_count[-ret], 1);
+	return ret;
+}
+
+/* How often each result came, so that a run shows what it reached. */
+static void print_results(void)
+{
+	char line[400];
+	int at = 0, i;
+
+	for (i = 0; i < 256 && at < (int)sizeof(line) - 32; i++) {
+		unsigned long n = atomic_load(&result_count[i]);
+
+		if (n)
+			at += snprintf(line + at, sizeof(line) - at, " %s %lu,",
+				       i ? strerrorname_np(i) : "0", n);
+	}
+	if (at)
+		line[at - 1] = '\0';
+	say("# fuzz: results:%s", at ? line : " none");
+}
+
+/* Results the ABI documents; EBADF only while the racer has the fd closed. */
+static bool documented(long ret, bool racy)
+{
+	switch (-ret) {
+	case 0: case ENOTTY: case EFAULT: case EINVAL: case E2BIG:
+	case ENOENT: case ESTALE: case ENOMEM: case ENOSPC: case EINTR:
+		return true;
+	case EBADF:
+		return racy;
+	default:
+		return false;
+	}
+}
+
+static void __attribute__((format(printf, 2, 3)))
+unexpected(struct fuzzer *f, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+
+	f->unexpected++;
+	if (atomic_fetch_add(&unexpected_total, 1) >= FUZZ_REPORTS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	say("# fuzz: thread %u UNEXPECTED: %s", f->id, msg);
+}
+
+static const char *err_name(long ret)
+{
+	return ret ? strerror(-ret) : "success";
+}
+
+/* The struct's bytes in hex, for a report. */
+static const char *hex(const struct fuzz_call *c, char *buf, size_t size)
+{
+	size_t i, n = c->placed < 96 ? c->placed : 96, at = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < n && at + 3 < size; i++)
+		at += snprintf(buf + at, size - at, "%02x", c->s[i]);
+	return buf;
+}
+
+/* Remember a region, or forget it when the pool has no free slot. */
+static void pool_add(struct fuzz_pool *p, uint64_t handle, uint64_t length)
+{
+	unsigned int i;
+
+	for (i = 0; i < POOL_SLOTS; i++) {
+		unsigned long zero = 0;
+
+		if (atomic_compare_exchange_strong(&p->handle[i], &zero,
+						   handle)) {
+			atomic_store(&p->length[i], length);
+			return;
+		}
+	}
+}
+
+static void pool_clear(struct fuzz_pool *p)
+{
+	unsigned int i;
+
+	for (i = 0; i < POOL_SLOTS; i++)
+		atomic_store(&p->handle[i], 0);
+}
+
+/* A live handle of @p (0 if none) and its length. */
+static uint64_t pool_pick(struct fuzzer *f, struct fuzz_pool *p,
+			  uint64_t *length)
+{
+	unsigned int i, start = rnd(f, POOL_SLOTS);
+
+	for (i = 0; i < POOL_SLOTS; i++) {
+		unsigned int slot = (start + i) % POOL_SLOTS;
+		uint64_t h = atomic_load(&p->handle[slot]);
+
+		if (h) {
+			*length = atomic_load(&p->length[slot]);
+			return h;
+		}
+	}
+	*length = 0;
+	return 0;
+}
+
+/* ---- value classes ---- */
+
+static uint64_t gen_handle(struct fuzzer *f, struct fuzz_pool *p,
+			   uint64_t *length)
+{
+	uint64_t h;
+
+	*length = 0;
+	switch (rnd(f, 12)) {
+	case 0 ... 7:
+		h = pool_pick(f, p, length);
+		if (h)
+			return h;
+		return 1 + rnd(f, 64);
+	case 8:
+		return 0;
+	case 9:
+		return 1 + rnd(f, 1000);
+	case 10: {
+		static const uint64_t edge[] = {
+			UINT32_MAX, 1ULL << 32, UINT64_MAX, INT64_MAX,
+			1ULL << 63, UINT32_MAX - 1ULL,
+		};
+		return edge[rnd(f, ARRAY_SIZE(edge))];
+	}
+	default:
+		/* A live handle with high bits set must not alias it. */
+		return pool_pick(f, p, length) | (1ULL << (32 + rnd(f, 32)));
+	}
+}
+
+/* An offset or a length, relative to @span (the bytes that would fit). */
+static uint64_t gen_span(struct fuzzer *f, uint64_t span)
+{
+	switch (rnd(f, 20)) {
+	case 0 ... 8:
+		return rnd(f, span + 1);
+	case 9:
+		return 0;
+	case 10:
+		return span;
+	case 11:
+		return span + 1;
+	case 12:
+		return span ? span - 1 : 0;
+	case 13:
+		return rnd(f, 8) * f->page + rnd(f, 3) - 1;
+	case 14:
+		return SOFTMEM_MAX_LENGTH + rnd(f, 3) - 1;
+	case 15:
+		return UINT64_MAX - rnd(f, 2 * f->page);
+	case 16:
+		return 1ULL << rnd(f, 64);
+	case 17:
+		return (uint64_t)UINT32_MAX + rnd(f, 3) - 1;
+	case 18:
+		return rnd(f, 64);
+	default:
+		return rnd64(f);
+	}
+}
+
+static uint32_t gen_flags(struct fuzzer *f, uint32_t valid)
+{
+	switch (rnd(f, 10)) {
+	case 0 ... 6:
+		return 0;
+	case 7:
+		return valid;
+	case 8:
+		return 1U << rnd(f, 32);
+	default:
+		return (uint32_t)rnd64(f);
+	}
+}
+
+static uint32_t gen_reserved(struct fuzzer *f)
+{
+	return rnd(f, 8) ? 0 : (rnd(f, 2) ? 1U << rnd(f, 32) :
+				(uint32_t)rnd64(f));
+}
+
+static uint32_t gen_byte(struct fuzzer *f)
+{
+	switch (rnd(f, 10)) {
+	case 0 ... 7:
+		return rnd(f, 256);
+	case 8:
+		return 256 + rnd(f, 2);
+	default:
+		return (uint32_t)rnd64(f);
+	}
+}
+
+/* A user data pointer for @length bytes: mostly good, else anything. */
+static uint64_t gen_addr(struct fuzzer *f, uint64_t length)
+{
+	uint64_t fit = length < DATA_BYTES ? DATA_BYTES - length : 0;
+
+	switch (rnd(f, 16)) {
+	case 0 ... 8:
+		return (uintptr_t)f->data + rnd(f, fit + 1);
+	case 9:	/* runs into the guard page */
+		return (uintptr_t)f->data + DATA_BYTES - rnd(f, 64);
+	case 10:
+		return (uintptr_t)f->ro + rnd(f, f->page);
+	case 11:
+		return (uintptr_t)f->none + rnd(f, f->page);
+	case 12:
+		return (uintptr_t)f->hole;
+	case 13:
+		return 0;
+	case 14: {
+		static const uint64_t bad[] = {
+			0xffff888000000000ULL, 0xffffffff81000000ULL,
+			0x8000000000000000ULL, UINT64_MAX, 0x1000,
+			0x00007ffffffff000ULL,
+		};
+		return bad[rnd(f, ARRAY_SIZE(bad))];
+	}
+	default:
+		return rnd64(f);
+	}
+}
+
+/* Offset and length inside a region of @region bytes, or anywhere. */
+static void gen_range(struct fuzzer *f, uint64_t region, __u64 *offset,
+		      __u64 *length)
+{
+	*offset = gen_span(f, region);
+	*length = gen_span(f, region > *offset ? region - *offset : 0);
+	/* Keep data operations on bad pools short. */
+	if (*length > REGION_MAX && *offset + *length >= *offset &&
+	    *offset + *length <= region)
+		*length = REGION_MAX;
+}
+
+/* ---- struct generators ---- */
+
+static void gen_struct(struct fuzzer *f, struct fuzz_call *c, bool good)
+{
+	struct fuzz_pool *p = c->pool;
+	uint64_t region, region2;
+
+	memset(c->s, 0, sizeof(c->s));
+	switch (c->nr) {
+	case SOFTMEM_CMD_ALLOC: {
+		struct softmem_alloc *a = (void *)c->s;
+
+		a->length = good || rnd(f, 3) ? 1 + rnd(f, rnd(f, 2) ? 64 * KiB :
+							REGION_MAX) :
+			    gen_span(f, SOFTMEM_MAX_LENGTH);
+		if (!good) {
+			a->flags = gen_flags(f, SOFTMEM_ALLOC_VALID_FLAGS);
+			a->node = rnd(f, 4) ? 0 : (rnd(f, 2) ? rnd(f, 4) :
+						   (uint32_t)rnd64(f));
+			a->__reserved = gen_reserved(f);
+			a->handle = rnd(f, 2) ? 0 : rnd64(f);
+		}
+		break;
+	}
+	case SOFTMEM_CMD_FREE:
+	case SOFTMEM_CMD_SUSPEND: {
+		struct softmem_free *a = (void *)c->s;
+
+		a->handle = gen_handle(f, p, &region);
+		if (!good)
+			a->flags = gen_flags(f, 0);
+		break;
+	}
+	case SOFTMEM_CMD_RESUME: {
+		struct softmem_resume *a = (void *)c->s;
+
+		a->handle = gen_handle(f, p, &region);
+		if (!good) {
+			a->flags = gen_flags(f, 0);
+			a->state = rnd(f, 2) ? 0 : (uint32_t)rnd64(f);
+			a->__reserved = gen_reserved(f);
+		}
+		break;
+	}
+	case SOFTMEM_CMD_READ:
+	case SOFTMEM_CMD_WRITE: {
+		struct softmem_rw *a = (void *)c->s;
+
+		a->handle = gen_handle(f, p, &region);
+		if (good) {
+			a->offset = rnd(f, region + 1);
+			a->length = rnd(f, region - a->offset + 1);
+			if (a->length > DATA_BYTES)
+				a->length = rnd(f, DATA_BYTES);
+			a->addr = (uintptr_t)f->data +
+				  rnd(f, DATA_BYTES - a->length + 1);
+		} else {
+			a->flags = gen_flags(f, 0);
+			gen_range(f, region, &a->offset, &a->length);
+			a->addr = gen_addr(f, a->length);
+		}
+		break;
+	}
+	case SOFTMEM_CMD_COPY:
+	case SOFTMEM_CMD_MOVE: {
+		struct softmem_copy *a = (void *)c->s;
+		uint64_t span;
+
+		a->dst_handle = gen_handle(f, p, &region);
+		a->src_handle = rnd(f, 3) ? gen_handle(f, p, &region2) :
+			       (region2 = region, a->dst_handle);
+		span = region < region2 ? region : region2;
+		if (good) {
+			a->length = rnd(f, span + 1);
+			a->dst_offset = rnd(f, region - a->length + 1);
+			a->src_offset = rnd(f, region2 - a->length + 1);
+			if (c->nr == SOFTMEM_CMD_COPY &&
+			    a->dst_handle == a->src_handle)
+				a->length = 0;
+		} else {
+			a->flags = gen_flags(f, 0);
+			gen_range(f, span, &a->dst_offset, &a->length);
+			a->src_offset = rnd(f, 2) ? a->dst_offset + rnd(f, 64) -
+						    32 : gen_span(f, region2);
+		}
+		break;
+	}
+	case SOFTMEM_CMD_SET: {
+		struct softmem_set *a = (void *)c->s;
+
+		a->handle = gen_handle(f, p, &region);
+		if (good) {
+			a->offset = rnd(f, region + 1);
+			a->length = rnd(f, region - a->offset + 1);
+			a->value = rnd(f, 256);
+		} else {
+			a->flags = gen_flags(f, 0);
+			gen_range(f, region, &a->offset, &a->length);
+			a->value = gen_byte(f);
+			a->__reserved = gen_reserved(f);
+		}
+		break;
+	}
+	case SOFTMEM_CMD_COMPARE: {
+		struct softmem_compare *a = (void *)c->s;
+		bool user = rnd(f, 2);
+
+		a->handle = gen_handle(f, p, &region);
+		if (user) {
+			a->flags = SOFTMEM_COMPARE_USER;
+			region2 = DATA_BYTES;
+		} else {
+			a->other_handle = gen_handle(f, p, &region2);
+		}
+		if (good) {
+			uint64_t span = region < region2 ? region : region2;
+
+			a->length = rnd(f, span + 1);
+			a->offset = rnd(f, region - a->length + 1);
+			if (user)
+				a->addr = (uintptr_t)f->data +
+					  rnd(f, DATA_BYTES - a->length + 1);
+			else
+				a->other_offset = rnd(f, region2 - a->length + 1);
+		} else {
+			a->flags = rnd(f, 4) ? a->flags :
+				   gen_flags(f, SOFTMEM_COMPARE_VALID_FLAGS);
+			gen_range(f, region, &a->offset, &a->length);
+			if (!user || !rnd(f, 4))
+				a->other_offset = gen_span(f, region2);
+			if (user || !rnd(f, 4))
+				a->addr = gen_addr(f, a->length);
+			a->result = (int32_t)rnd64(f);
+			a->__reserved = gen_reserved(f);
+			if (user && !rnd(f, 8))
+				a->other_handle = gen_handle(f, p, &region2);
+		}
+		break;
+	}
+	case SOFTMEM_CMD_FIND: {
+		struct softmem_find *a = (void *)c->s;
+
+		a->handle = gen_handle(f, p, &region);
+		if (good) {
+			a->offset = rnd(f, region + 1);
+			a->length = rnd(f, region - a->offset + 1);
+			a->value = rnd(f, 256);
+		} else {
+			a->flags = gen_flags(f, 0);
+			gen_range(f, region, &a->offset, &a->length);
+			a->value = gen_byte(f);
+			a->__reserved = gen_reserved(f);
+			a->position = rnd64(f);
+		}
+		break;
+	}
+	case SOFTMEM_CMD_STATS: {
+		struct softmem_stats *a = (void *)c->s;
+
+		if (!good)
+			a->flags = gen_flags(f, 0);
+		break;
+	}
+	case SOFTMEM_CMD_CONFIGURE: {
+		struct softmem_configure *a = (void *)c->s;
+
+		a->flags = good ? SOFTMEM_CONFIGURE_LIMIT :
+			   gen_flags(f, SOFTMEM_CONFIGURE_VALID_FLAGS);
+		a->limit_bytes = good ? FUZZ_CAP - rnd(f, FUZZ_CAP / 2) :
+				 gen_span(f, FUZZ_CAP);
+		break;
+	}
+	}
+	c->placed = struct_size[c->nr];
+	((uint32_t *)c->s)[0] = c->placed;
+}
+
+/* ---- where the struct goes ---- */
+
+static void place_good(struct fuzzer *f, struct fuzz_call *c)
+{
+	c->arg = f->data + rnd(f, DATA_BYTES - c->placed + 1);
+	if (rnd(f, 4))
+		c->arg = (uint8_t *)((uintptr_t)c->arg & ~7UL);
+	memcpy(c->arg, c->s, c->placed);
+	c->readable = true;
+}
+
+static void place_ro(struct fuzzer *f, struct fuzz_call *c)
+{
+	c->arg = f->ro + rnd(f, f->page - c->placed + 1);
+	mprotect(f->ro, f->page, PROT_READ | PROT_WRITE);
+	memcpy(c->arg, c->s, c->placed);
+	mprotect(f->ro, f->page, PROT_READ);
+	c->readable = true;
+}
+
+/* Only the first @fit bytes are mapped. */
+static void place_edge(struct fuzzer *f, struct fuzz_call *c, size_t fit)
+{
+	c->arg = f->edge + f->page - fit;
+	memcpy(c->arg, c->s, fit);
+}
+
+static uint8_t *bad_pointer(struct fuzzer *f)
+{
+	static const uint64_t bad[] = {
+		0, 0xffff888000000000ULL, 0xffffffff81000000ULL,
+		0x8000000000000000ULL, UINT64_MAX - 3, 0x10,
+	};
+
+	switch (rnd(f, 3)) {
+	case 0:
+		return f->none + rnd(f, f->page - 8);
+	case 1:
+		return (uint8_t *)(uintptr_t)bad[rnd(f, ARRAY_SIZE(bad))];
+	default:
+		return f->hole;
+	}
+}
+
+/* ---- checks ---- */
+
+/* The struct as the kernel saw it: bytes past the size field's end are 0. */
+static void effective(const struct fuzz_call *c, uint8_t *eff)
+{
+	uint32_t usize = ((const uint32_t *)c->s)[0];
+
+	memcpy(eff, c->s, STRUCT_MAX);
+	if (usize < STRUCT_MAX)
+		memset(eff + usize, 0, STRUCT_MAX - usize);
+}
+
+/* Results as the kernel left them at @c->arg, in an aligned copy. */
+static void results(const struct fuzz_call *c, uint64_t *out)
+{
+	memset(out, 0, STRUCT_MAX);
+	memcpy(out, c->arg, c->placed);
+}
+
+static bool output_sane(struct fuzz_call *c, char *why, size_t size)
+{
+	uint32_t usize = ((uint32_t *)c->s)[0];
+	uint64_t out[STRUCT_MAX / 8], eff[STRUCT_MAX / 8];
+	const struct softmem_alloc *alloc = (const void *)out;
+	const struct softmem_resume *resume = (const void *)out;
+	const struct softmem_compare *cmp = (const void *)out;
+	const struct softmem_find *find = (const void *)out;
+	const struct softmem_stats *st = (const void *)out;
+	const struct softmem_find *asked = (const void *)eff;
+
+	results(c, out);
+	effective(c, (uint8_t *)eff);
+
+#define FITS(type, field)	(usize >= offsetofend(type, field))
+	switch (c->nr) {
+	case SOFTMEM_CMD_ALLOC:
+		if (FITS(struct softmem_alloc, handle) &&
+		    (!alloc->handle || alloc->handle > UINT32_MAX)) {
+			snprintf(why, size, "handle %llu",
+				 (unsigned long long)alloc->handle);
+			return false;
+		}
+		break;
+	case SOFTMEM_CMD_RESUME:
+		if (FITS(struct softmem_resume, state) &&
+		    resume->state != SOFTMEM_INTACT &&
+		    resume->state != SOFTMEM_DISCARDED) {
+			snprintf(why, size, "state %u", resume->state);
+			return false;
+		}
+		break;
+	case SOFTMEM_CMD_COMPARE:
+		if (FITS(struct softmem_compare, result) &&
+		    (cmp->result < -1 || cmp->result > 1)) {
+			snprintf(why, size, "result %d", cmp->result);
+			return false;
+		}
+		break;
+	case SOFTMEM_CMD_FIND:
+		if (FITS(struct softmem_find, position) && find->position != -1 &&
+		    ((uint64_t)find->position < asked->offset ||
+		     (uint64_t)find->position - asked->offset >= asked->length)) {
+			snprintf(why, size, "position %lld",
+				 (long long)find->position);
+			return false;
+		}
+		break;
+	case SOFTMEM_CMD_STATS:
+		if (FITS(struct softmem_stats, discard_events) &&
+		    ((int64_t)st->regions < 0 || (int64_t)st->length_bytes < 0 ||
+		     (int64_t)st->resident_bytes < 0 ||
+		     (int64_t)st->suspended_bytes < 0 ||
+		     (int64_t)st->discarded_bytes < 0 ||
+		     (int64_t)st->discard_events < 0)) {
+			snprintf(why, size, "negative counter");
+			return false;
+		}
+		break;
+	}
+#undef FITS
+	return true;
+}
+
+/* After a successful ALLOC: keep small regions, free big ones at once. */
+static void track_alloc(struct fuzzer *f, struct fuzz_call *c)
+{
+	uint64_t out[STRUCT_MAX / 8], eff[STRUCT_MAX / 8];
+	const struct softmem_alloc *got = (const void *)out;
+	const struct softmem_alloc *asked = (const void *)eff;
+	struct softmem_free arg = { .size = sizeof(arg) };
+	long ret;
+
+	results(c, out);
+	effective(c, (uint8_t *)eff);
+	arg.handle = got->handle;
+	if (asked->size < offsetofend(struct softmem_alloc, handle))
+		return;
+	if (asked->length <= REGION_MAX) {
+		pool_add(c->pool, got->handle, page_round_up(asked->length));
+		return;
+	}
+	ret = issue(c->pool->fd, SOFTMEM_IOC_FREE, &arg);
+	atomic_fetch_add(&f->calls, 1);
+	if (ret && !(ret == -EBADF && c->pool->racy) &&
+	    !(ret == -ENOENT && c->pool != &f->own))
+		unexpected(f, "free of new region %llu: %s",
+			   (unsigned long long)got->handle, err_name(ret));
+}
+
+/* What is wrong with result @ret of call @c, in @why; false if nothing. */
+static bool wrong(struct fuzz_call *c, long ret, char *why, size_t size)
+{
+	bool racy = c->pool->racy;
+
+	if (ret > 0)
+		snprintf(why, size, "positive return");
+	else if (c->exact && ret != c->exact && !(racy && ret == -EBADF))
+		snprintf(why, size, "want %s", err_name(c->exact));
+	else if (!documented(ret, racy))
+		snprintf(why, size, "undocumented errno");
+	else if (!ret && c->nr >= 0 && c->readable)
+		return !output_sane(c, why, size);
+	else
+		return false;
+	return true;
+}
+
+static void check(struct fuzzer *f, struct fuzz_call *c, long ret)
+{
+	bool racy = c->pool->racy;
+	char why[64] = "", buf[200];
+
+	if (!wrong(c, ret, why, sizeof(why))) {
+		if (!ret && c->nr == SOFTMEM_CMD_ALLOC && c->readable)
+			track_alloc(f, c);
+		return;
+	}
+	unexpected(f, "%s: ioctl(%s, %#lx, struct %s) = %ld (%s): %s",
+		   c->what, racy ? "racy pool" : c->pool == &f->own ?
+		   "own pool" : c->pool == &f->big ? "big pool" : "pool",
+		   c->cmd, hex(c, buf, sizeof(buf)), ret, err_name(ret), why);
+}
+
+/* regions and length_bytes of @p, to see that a failed call changed nothing. */
+static bool own_shape(struct fuzz_pool *p, uint64_t *shape)
+{
+	struct softmem_stats st;
+
+	if (pool_stats(p->fd, &st))
+		return false;
+	shape[0] = st.regions;
+	shape[1] = st.length_bytes;
+	return true;
+}
+
+/*
+ * Regions longer than REGION_MAX go to the thread's own pool, which frees
+ * them before any other call: a long region with a long range to search in a
+ * shared pool could keep another thread busy for hours.
+ */
+static void keep_long_regions_private(struct fuzzer *f, struct fuzz_call *c)
+{
+	uint64_t eff[STRUCT_MAX / 8];
+	const struct softmem_alloc *a = (const void *)eff;
+
+	if (c->nr != SOFTMEM_CMD_ALLOC || !c->readable)
+		return;
+	effective(c, (uint8_t *)eff);
+	if (a->length > REGION_MAX && a->length <= SOFTMEM_MAX_LENGTH)
+		c->pool = &f->own;
+}
+
+static void run(struct fuzzer *f, struct fuzz_call *c)
+{
+	uint64_t before[2] = { 0 }, after[2] = { 0 };
+	bool watch;
+	long ret;
+
+	keep_long_regions_private(f, c);
+	watch = c->pool == &f->own && !rnd(f, 4) && own_shape(c->pool, before);
+	ret = issue(c->pool->fd, c->cmd, c->arg);
+
+	atomic_fetch_add(&f->calls, 1);
+	check(f, c, ret);
+	if (watch && ret < 0 && own_shape(c->pool, after) &&
+	    (before[0] != after[0] || before[1] != after[1])) {
+		char buf[200];
+
+		unexpected(f, "%s: cmd %#lx failed with %s but the pool went from %llu regions, %llu bytes to %llu, %llu (struct %s)",
+			   c->what, c->cmd, err_name(ret),
+			   (unsigned long long)before[0],
+			   (unsigned long long)before[1],
+			   (unsigned long long)after[0],
+			   (unsigned long long)after[1],
+			   hex(c, buf, sizeof(buf)));
+	}
+}
+
+/* ---- kinds of calls ---- */
+
+/* A command softmem does not know: ENOTTY, whatever the argument. */
+static void fuzz_bad_command(struct fuzzer *f, struct fuzz_call *c)
+{
+	/* Magics the VFS answers itself for any file: not softmem's to judge. */
+	static const uint8_t vfs_magic[] = { 0x00, 0x15, 'T', 'X', 'f', 0x94 };
+	unsigned int nr = rnd(f, NR_CMDS), i;
+	uint32_t cmd;
+
+	switch (rnd(f, 5)) {
+	case 0:
+		cmd = _IO(SOFTMEM_IOCTL_MAGIC, NR_CMDS + rnd(f, 256 - NR_CMDS));
+		break;
+	case 1:
+		cmd = _IOW(SOFTMEM_IOCTL_MAGIC, nr, struct softmem_rw);
+		cmd = (cmd & ~_IOC_SIZEMASK) |
+		      (rnd(f, 2) ? struct_size[nr] : rnd(f, 1 << _IOC_SIZEBITS))
+		      << _IOC_SIZESHIFT;
+		cmd = (cmd & ~(_IOC_DIRMASK << _IOC_DIRSHIFT)) |
+		      (1 + rnd(f, 3)) << _IOC_DIRSHIFT;
+		break;
+	case 2:
+		cmd = _IO(rnd(f, 256), nr);
+		break;
+	case 3:
+		cmd = (uint32_t)rnd64(f);
+		break;
+	default:
+		cmd = _IO(SOFTMEM_IOCTL_MAGIC, nr) ^ (1U << rnd(f, 32));
+		break;
+	}
+	for (i = 0; i < sizeof(vfs_magic); i++)
+		if (_IOC_TYPE(cmd) == vfs_magic[i])
+			cmd = (cmd & ~(_IOC_TYPEMASK << _IOC_TYPESHIFT)) |
+			      SOFTMEM_IOCTL_MAGIC << _IOC_TYPESHIFT;
+	if (_IOC_TYPE(cmd) == SOFTMEM_IOCTL_MAGIC && _IOC_NR(cmd) < NR_CMDS &&
+	    cmd == _IO(SOFTMEM_IOCTL_MAGIC, _IOC_NR(cmd)))
+		cmd |= _IOC_READ << _IOC_DIRSHIFT;
+	c->cmd = cmd;
+	c->what = "unknown command";
+	c->exact = -ENOTTY;
+	c->nr = rnd(f, NR_CMDS);
+	gen_struct(f, c, rnd(f, 2));
+	c->nr = -1;
+	if (rnd(f, 4))
+		place_good(f, c);
+	else
+		c->arg = bad_pointer(f);
+}
+
+/* A command with fields from the value classes. */
+static void fuzz_fields(struct fuzzer *f, struct fuzz_call *c)
+{
+	c->what = "random fields";
+	gen_struct(f, c, false);
+	place_good(f, c);
+}
+
+/* A valid call with one to four bits flipped, anywhere in the struct. */
+static void fuzz_mutation(struct fuzzer *f, struct fuzz_call *c)
+{
+	unsigned int flips = 1 + rnd(f, 4), i;
+
+	c->what = "mutated call";
+	gen_struct(f, c, true);
+	for (i = 0; i < flips; i++) {
+		size_t bit = rnd(f, c->placed * 8);
+
+		/* The size field: low bits only, or every call is E2BIG. */
+		if (bit < 32 && rnd(f, 2))
+			bit %= 8;
+		c->s[bit / 8] ^= 1 << (bit % 8);
+	}
+	place_good(f, c);
+}
+
+/* A struct where the kernel cannot read it, or cannot write results. */
+static void fuzz_bad_struct(struct fuzzer *f, struct fuzz_call *c)
+{
+	size_t fit;
+
+	gen_struct(f, c, rnd(f, 2));
+	switch (rnd(f, 3)) {
+	case 0:
+		c->what = "unreadable struct";
+		c->arg = bad_pointer(f);
+		if (c->arg != f->hole)
+			c->exact = -EFAULT;
+		break;
+	case 1:
+		c->what = "struct cut by a PROT_NONE page";
+		fit = rnd(f, c->placed);
+		place_edge(f, c, fit);
+		c->exact = -EFAULT;
+		break;
+	default:
+		c->what = "read-only struct";
+		place_ro(f, c);
+		if (has_output(c->nr))
+			c->exact = -EFAULT;
+		break;
+	}
+}
+
+/* Sizes: too short, longer with a zero or nonzero tail, huge. */
+static void fuzz_size(struct fuzzer *f, struct fuzz_call *c)
+{
+	uint32_t *size = (uint32_t *)c->s;
+	size_t tail;
+
+	gen_struct(f, c, true);
+	switch (rnd(f, 5)) {
+	case 0:
+		c->what = "struct shorter than its header";
+		*size = rnd(f, 8);
+		c->exact = -EINVAL;
+		break;
+	case 1:
+		c->what = "shorter struct";
+		*size = 8 + rnd(f, c->placed - 8);
+		break;
+	case 2:
+		c->what = "longer struct, zero tail";
+		tail = 1 + rnd(f, STRUCT_MAX - c->placed);
+		*size = c->placed + tail;
+		c->placed += tail;
+		break;
+	case 3:
+		c->what = "longer struct, nonzero tail";
+		tail = 1 + rnd(f, STRUCT_MAX - c->placed);
+		c->s[c->placed + rnd(f, tail)] = 1 + rnd(f, 255);
+		*size = c->placed + tail;
+		c->placed += tail;
+		c->exact = -E2BIG;
+		break;
+	default:
+		c->what = "huge struct";
+		*size = rnd(f, 2) ? UINT32_MAX - rnd(f, 4) :
+			f->page + 1 + rnd(f, 1 << 20);
+		break;
+	}
+	place_good(f, c);
+}
+
+/*
+ * A SOFTMEM_MAX_LENGTH region of the thread's big pool: bytes at its far end
+ * read back, and lengths past it are refused.
+ */
+static void fuzz_far_end(struct fuzzer *f)
+{
+	struct fuzz_pool *p = &f->big;
+	uint64_t h, len = 1 + rnd(f, 2 * f->page), off;
+	uint8_t *src = f->data, *dst = f->data + DATA_BYTES / 2;
+	bool discarded;
+	long ret;
+
+	ret = softmem_alloc(p->fd, SOFTMEM_MAX_LENGTH + 1, &h);
+	atomic_fetch_add(&f->calls, 1);
+	if (ret != -EINVAL)
+		unexpected(f, "alloc of SOFTMEM_MAX_LENGTH + 1: %s",
+			   err_name(ret));
+	ret = softmem_alloc(p->fd, SOFTMEM_MAX_LENGTH, &h);
+	atomic_fetch_add(&f->calls, 1);
+	if (ret) {
+		if (ret != -ENOMEM)
+			unexpected(f, "alloc of SOFTMEM_MAX_LENGTH: %s",
+				   err_name(ret));
+		return;
+	}
+	off = SOFTMEM_MAX_LENGTH - len;
+	memset(src, 0xa5, len);
+	src[0] = 0x11;
+	ret = softmem_write(p->fd, h, off, src, len);
+	if (!ret)
+		ret = softmem_read(p->fd, h, off, dst, len);
+	if (!ret && memcmp(src, dst, len))
+		unexpected(f, "last %llu bytes of a 1 TiB region read back wrong",
+			   (unsigned long long)len);
+	if (ret && ret != -ENOMEM)
+		unexpected(f, "write/read at the end of a 1 TiB region: %s",
+			   err_name(ret));
+	if (softmem_read(p->fd, h, off, dst, len + 1) != -EINVAL ||
+	    softmem_set(p->fd, h, SOFTMEM_MAX_LENGTH, 1, 1) != -EINVAL)
+		unexpected(f, "range past the end of a 1 TiB region accepted");
+	if (softmem_suspend(p->fd, h) ||
+	    softmem_resume(p->fd, h, &discarded) ||
+	    softmem_free(p->fd, h))
+		unexpected(f, "suspend/resume/free of a 1 TiB region failed");
+	atomic_fetch_add(&f->calls, 7);
+}
+
+static struct fuzz_pool *pick_pool(struct fuzzer *f)
+{
+	switch (rnd(f, 10)) {
+	case 0 ... 3:
+		return &racy_pool;
+	case 4 ... 6:
+		return &shared_pool;
+	default:
+		return &f->own;
+	}
+}
+
+static void fuzz_one(struct fuzzer *f)
+{
+	struct fuzz_call c;
+	unsigned int kind = rnd(f, 100);
+
+	memset(&c, 0, sizeof(c));
+	c.pool = pick_pool(f);
+	c.nr = rnd(f, NR_CMDS);
+	/* Allocations often, so that other calls find regions. */
+	if (!rnd(f, 6))
+		c.nr = SOFTMEM_CMD_ALLOC;
+	c.cmd = _IO(SOFTMEM_IOCTL_MAGIC, c.nr);
+
+	if (kind >= 99) {
+		fuzz_far_end(f);
+		return;
+	}
+	if (kind < 8)
+		fuzz_bad_command(f, &c);
+	else if (kind < 55)
+		fuzz_fields(f, &c);
+	else if (kind < 80)
+		fuzz_mutation(f, &c);
+	else if (kind < 90)
+		fuzz_bad_struct(f, &c);
+	else
+		fuzz_size(f, &c);
+	run(f, &c);
+}
+
+static void *fuzz_thread(void *arg)
+{
+	struct fuzzer *f = arg;
+
+	while (atomic_load(&f->calls) < f->quota)
+		fuzz_one(f);
+	return NULL;
+}
+
+/*
+ * Under the fuzzers' feet: reopen the racy pool (sometimes leaving its fd
+ * closed for a moment), free and suspend known regions, run the shrinkers.
+ */
+static void *racer_thread(void *arg)
+{
+	struct fuzzer *f = arg;
+
+	while (!atomic_load(&fuzz_done)) {
+		struct fuzz_pool *p = rnd(f, 2) ? &racy_pool : &shared_pool;
+		unsigned int action = rnd(f, 10);
+		uint64_t h, length;
+		long ret = 0;
+		int fd;
+
+		if (action < 1) {
+			fd = open(SOFTMEM_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+			if (fd < 0)
+				continue;
+			if (rnd(f, 2)) {
+				close(racy_pool.fd);
+				usleep(rnd(f, 200));
+			}
+			dup2(fd, racy_pool.fd);
+			close(fd);
+			pool_clear(&racy_pool);
+		} else if (action < 4) {
+			h = pool_pick(f, p, &length);
+			ret = softmem_free(p->fd, h);
+			atomic_fetch_add(&f->calls, 1);
+		} else if (action < 8) {
+			h = pool_pick(f, p, &length);
+			ret = softmem_suspend(p->fd, h);
+			atomic_fetch_add(&f->calls, 1);
+		} else {
+			drop_caches();
+		}
+		if (ret && ret != -ENOENT && !(ret == -EBADF && p->racy))
+			unexpected(f, "racer: free/suspend: %s", err_name(ret));
+		usleep(rnd(f, 4000));
+	}
+	return NULL;
+}
+
+static bool fuzzer_init(struct fuzzer *f, unsigned int id, uint64_t seed,
+			uint64_t quota)
+{
+	size_t page = page_size();
+	uint8_t *map;
+
+	memset(f, 0, sizeof(*f));
+	f->id = id;
+	f->rng = seed ^ (0x9e3779b97f4a7c15ULL * (id + 1));
+	f->quota = quota;
+	f->page = page;
+	/* data | guard | edge | guard | ro | none | hole */
+	map = mmap(NULL, DATA_BYTES + 6 * page, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (map == MAP_FAILED)
+		return false;
+	f->data = map;
+	f->edge = map + DATA_BYTES + page;
+	f->ro = f->edge + 2 * page;
+	f->none = f->ro + page;
+	f->hole = f->none + page;
+	if (mprotect(f->data + DATA_BYTES, page, PROT_NONE) ||
+	    mprotect(f->edge + page, page, PROT_NONE) ||
+	    mprotect(f->ro, page, PROT_READ) ||
+	    mprotect(f->none, page, PROT_NONE) ||
+	    munmap(f->hole, page))
+		return false;
+	f->own.fd = softmem_open();
+	f->big.fd = softmem_open();
+	return f->own.fd >= 0 && f->big.fd >= 0;
+}
+
+static void fuzzer_exit(struct fuzzer *f)
+{
+	if (f->own.fd > 0)
+		softmem_close(f->own.fd);
+	if (f->big.fd > 0)
+		softmem_close(f->big.fd);
+	if (f->data)
+		munmap(f->data, DATA_BYTES + 6 * f->page);
+}
+
+/*
+ * Kernel log lines of the run that show a splat.  @kmsg was opened and
+ * moved to the end before the run.
+ */
+static unsigned int count_splats(int kmsg)
+{
+	static const char *const splat[] = {
+		"BUG:", "WARNING:", "KASAN", "UBSAN", "Oops", "lockdep",
+	};
+	unsigned int found = 0, i;
+	char rec[2048];
+	ssize_t len;
+
+	for (;;) {
+		len = read(kmsg, rec, sizeof(rec) - 1);
+		if (len < 0 && errno == EPIPE)
+			continue;	/* overwritten records: go on */
+		if (len <= 0)
+			break;
+		rec[len] = '\0';
+		for (i = 0; i < ARRAY_SIZE(splat); i++) {
+			if (strstr(rec, splat[i])) {
+				char *text = strchr(rec, ';');
+
+				if (++found <= FUZZ_REPORTS)
+					say("# fuzz: kernel: %.200s",
+					    text ? text + 1 : rec);
+				break;
+			}
+		}
+	}
+	return found;
+}
+
+/* The module caps, lowered for the run so that no call can eat the VM. */
+struct fuzz_caps {
+	uint64_t max_bytes, pool_max_bytes;
+	bool saved;
+};
+
+static void caps_lower(struct fuzz_caps *caps)
+{
+	caps->saved = !module_param("max_bytes", &caps->max_bytes) &&
+		      !module_param("pool_max_bytes", &caps->pool_max_bytes) &&
+		      !write_u64_file(SOFTMEM_SYSFS_PARAMS "/pool_max_bytes",
+				      FUZZ_CAP) &&
+		      !write_u64_file(SOFTMEM_SYSFS_PARAMS "/max_bytes",
+				      FUZZ_CAP);
+	if (!caps->saved)
+		say("# fuzz: cannot lower the module caps; allocations stay within the defaults");
+}
+
+static void caps_restore(struct fuzz_caps *caps)
+{
+	if (!caps->saved)
+		return;
+	write_u64_file(SOFTMEM_SYSFS_PARAMS "/max_bytes", caps->max_bytes);
+	write_u64_file(SOFTMEM_SYSFS_PARAMS "/pool_max_bytes",
+		       caps->pool_max_bytes);
+}
+
+FIXTURE(fuzz) {
+	struct fuzzer f[FUZZ_THREADS + 1];	/* the last one is the racer */
+	struct fuzz_caps caps;
+	int kmsg;
+};
+
+FIXTURE_SETUP(fuzz)
+{
+	unsigned int i;
+
+	self->kmsg = -1;
+	SKIP_IF_NO_DEVICE();
+	caps_lower(&self->caps);
+	racy_pool.fd = softmem_open();
+	racy_pool.racy = true;
+	shared_pool.fd = softmem_open();
+	ASSERT_LE(0, racy_pool.fd);
+	ASSERT_LE(0, shared_pool.fd);
+	for (i = 0; i <= FUZZ_THREADS; i++)
+		self->f[i].data = NULL;
+	/* Now, so that the racer's reopen is the only open of the run. */
+	self->kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (self->kmsg >= 0)
+		lseek(self->kmsg, 0, SEEK_END);
+	else
+		say("# fuzz: no /dev/kmsg (%s): splats left to the console check",
+		    strerror(errno));
+	/* 4: drop_caches tells the console once, not at every call. */
+	write_file("/proc/sys/vm/drop_caches", "4");
+}
+
+FIXTURE_TEARDOWN(fuzz)
+{
+	unsigned int i;
+
+	for (i = 0; i <= FUZZ_THREADS; i++)
+		fuzzer_exit(&self->f[i]);
+	if (racy_pool.fd > 0)
+		softmem_close(racy_pool.fd);
+	if (shared_pool.fd > 0)
+		softmem_close(shared_pool.fd);
+	if (self->kmsg >= 0)
+		close(self->kmsg);
+	caps_restore(&self->caps);
+}
+
+TEST_F_TIMEOUT(fuzz, random_ioctls, 600)
+{
+	uint64_t seed = env_u64("SOFTMEM_FUZZ_SEED", FUZZ_SEED);
+	bool debug = debug_kernel();
+	uint64_t total = env_u64("SOFTMEM_FUZZ_CALLS", debug ?
+				 FUZZ_CALLS_DEBUG : FUZZ_CALLS_STOCK);
+	uint64_t quota = (total + FUZZ_THREADS - 1) / FUZZ_THREADS;
+	pthread_t thread[FUZZ_THREADS + 1];
+	uint64_t calls = 0, unexpected_calls = 0;
+	static const char *const stats[] = {
+		"regions", "length_bytes", "resident_bytes", "suspended_bytes",
+	};
+	double start = now_seconds();
+	unsigned int i, splats = 0;
+	uint64_t v = 0;
+
+	say("# fuzz: seed %#llx (SOFTMEM_FUZZ_SEED), %llu calls (SOFTMEM_FUZZ_CALLS) on a %s kernel",
+	    (unsigned long long)seed, (unsigned long long)total,
+	    debug ? "debug" : "stock");
+	for (i = 0; i <= FUZZ_THREADS; i++)
+		ASSERT_TRUE(fuzzer_init(&self->f[i], i, seed, quota));
+	for (i = 0; i <= FUZZ_THREADS; i++)
+		ASSERT_EQ(0, pthread_create(&thread[i], NULL,
+					    i < FUZZ_THREADS ? fuzz_thread :
+					    racer_thread, &self->f[i]));
+	for (i = 0; i < FUZZ_THREADS; i++)
+		pthread_join(thread[i], NULL);
+	atomic_store(&fuzz_done, 1);
+	pthread_join(thread[FUZZ_THREADS], NULL);
+
+	for (i = 0; i <= FUZZ_THREADS; i++) {
+		calls += atomic_load(&self->f[i].calls);
+		unexpected_calls += self->f[i].unexpected;
+		fuzzer_exit(&self->f[i]);
+		memset(&self->f[i], 0, sizeof(self->f[i]));
+	}
+	softmem_close(racy_pool.fd);
+	softmem_close(shared_pool.fd);
+	racy_pool.fd = -1;
+	shared_pool.fd = -1;
+
+	/* Every pool is closed: the module holds nothing. */
+	for (i = 0; i < ARRAY_SIZE(stats); i++) {
+		EXPECT_EQ(0, module_stat(stats[i], &v));
+		EXPECT_EQ(0, v) TH_LOG("module %s after the run", stats[i]);
+	}
+	if (self->kmsg >= 0)
+		splats = count_splats(self->kmsg);
+
+	print_results();
+	say("# fuzz: summary: %llu unexpected results, %.1f s",
+	    (unsigned long long)unexpected_calls, now_seconds() - start);
+	say("# fuzz: %llu calls, %u splats", (unsigned long long)calls, splats);
+	EXPECT_EQ(0, unexpected_calls);
+	EXPECT_EQ(0, splats);
+	EXPECT_LE(total, calls);
+}
+
+TEST_HARNESS_MAIN
