@@ -110,24 +110,6 @@ static bool has_output(int nr)
 	       nr == SOFTMEM_CMD_STATS;
 }
 
-static void __attribute__((format(printf, 1, 2))) say(const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-	int len;
-
-	va_start(ap, fmt);
-	len = vsnprintf(line, sizeof(line) - 1, fmt, ap);
-	va_end(ap);
-	if (len < 0)
-		return;
-	if (len > (int)sizeof(line) - 2)
-		len = sizeof(line) - 2;
-	line[len++] = '\n';
-	if (write(STDOUT_FILENO, line, len) < 0)
-		return;
-}
-
 static uint64_t rnd(struct fuzzer *f, uint64_t n)
 {
 	return test_rand_below(&f->rng, n);

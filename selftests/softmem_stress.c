@@ -110,25 +110,6 @@ struct worker {
 	int64_t pool_discard_events, pool_discarded_bytes;
 };
 
-/* One line to stdout in a single write(): workers run in parallel. */
-static void __attribute__((format(printf, 1, 2))) say(const char *fmt, ...)
-{
-	char line[320];
-	va_list ap;
-	int len;
-
-	va_start(ap, fmt);
-	len = vsnprintf(line, sizeof(line) - 1, fmt, ap);
-	va_end(ap);
-	if (len < 0)
-		return;
-	if (len > (int)sizeof(line) - 2)
-		len = sizeof(line) - 2;
-	line[len++] = '\n';
-	if (write(STDOUT_FILENO, line, len) < 0)
-		return;
-}
-
 static void __attribute__((format(printf, 2, 3)))
 lost(struct worker *w, const char *fmt, ...)
 {
@@ -1212,8 +1193,13 @@ TEST_F_TIMEOUT(stress, random_operations_keep_every_invariant, 900)
 		ASSERT_LE(0, worker[i]);
 		if (!worker[i]) {
 			set_oom_score_adj(0);
-			/* Reclaim and the hog keep up with six busy threads. */
-			setpriority(PRIO_PROCESS, 0, 5);
+			/*
+			 * A stock run is short: let reclaim and the hog keep
+			 * pace with six busy threads.  A debug run is long
+			 * enough as it is, and slow enough.
+			 */
+			if (!debug)
+				setpriority(PRIO_PROCESS, 0, 5);
 			worker_process(i, seed, quota, shm, self->cgroup && !i);
 		}
 	}
