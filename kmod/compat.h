@@ -17,26 +17,28 @@
 #include "compat-probes.h"
 
 /*
- * list_lru_add() and list_lru_del() take the node and memory cgroup
- * explicitly since 6.8; before, both came from the slab page of the item.
+ * A region's list_lru list is the one of its descriptor's node and memory
+ * cgroup (kmem_cache_alloc_lru() made sure it exists).  Since 6.8 the
+ * object-based calls are list_lru_add_obj() and list_lru_del_obj(); before,
+ * list_lru_add() and list_lru_del() were.  Deriving the cgroup from the
+ * object, not from a pointer kept in the region, keeps add and del on the
+ * same list while the cgroup is being reparented.
  */
 static inline bool softmem_compat_lru_add(struct list_lru *lru,
-					  struct list_head *item, int nid,
-					  struct mem_cgroup *memcg)
+					  struct list_head *item)
 {
 #ifdef SOFTMEM_HAVE_LIST_LRU_ADD_OBJ
-	return list_lru_add(lru, item, nid, memcg);
+	return list_lru_add_obj(lru, item);
 #else
 	return list_lru_add(lru, item);
 #endif
 }
 
 static inline bool softmem_compat_lru_del(struct list_lru *lru,
-					  struct list_head *item, int nid,
-					  struct mem_cgroup *memcg)
+					  struct list_head *item)
 {
 #ifdef SOFTMEM_HAVE_LIST_LRU_ADD_OBJ
-	return list_lru_del(lru, item, nid, memcg);
+	return list_lru_del_obj(lru, item);
 #else
 	return list_lru_del(lru, item);
 #endif

@@ -108,7 +108,6 @@ static int softmem_pages_install(struct softmem_region *region,
 {
 	struct page *page, *next, *old;
 	unsigned long added = 0;
-	int nid = NUMA_NO_NODE;
 	LIST_HEAD(unused);
 	int ret = 0;
 
@@ -127,17 +126,12 @@ static int softmem_pages_install(struct softmem_region *region,
 			continue;
 		}
 		set_page_private(page, 0);
-		if (nid == NUMA_NO_NODE)
-			nid = page_to_nid(page);
 		added++;
 	}
 	list_splice(&unused, fresh);
 	softmem_pages_drop(region->pool, fresh);
 
 	spin_lock(&region->lock);
-	if (!backing->nr_pages && added &&
-	    region->state != SOFTMEM_REGION_SUSPENDED)
-		region->lru_nid = nid;
 	backing->nr_pages += added;
 	if (region->state == SOFTMEM_REGION_SUSPENDED)
 		softmem_stat_add(region->pool, SOFTMEM_STAT_SUSPENDED_PAGES,

@@ -25,15 +25,13 @@ static bool softmem_lru_ready;
 void softmem_lru_add(struct softmem_region *region)
 {
 	lockdep_assert_held(&region->lock);
-	softmem_compat_lru_add(&softmem_lru, &region->lru, region->lru_nid,
-			       region->memcg);
+	softmem_compat_lru_add(&softmem_lru, &region->lru);
 }
 
 void softmem_lru_del(struct softmem_region *region)
 {
 	lockdep_assert_held(&region->lock);
-	softmem_compat_lru_del(&softmem_lru, &region->lru, region->lru_nid,
-			       region->memcg);
+	softmem_compat_lru_del(&softmem_lru, &region->lru);
 }
 
 /* Pages per suspended region, on average over the module; at least 1. */

@@ -12,7 +12,6 @@
  * softmem_region_begin() and softmem_region_end(); in between the region is
  * resumed and pinned against reclaim by softmem_region.users.
  */
-#include <linux/memcontrol.h>
 #include <linux/nodemask.h>
 #include <linux/rcupdate.h>
 #include <linux/sched/mm.h>
@@ -26,7 +25,8 @@ int softmem_regions_init(void)
 {
 	/*
 	 * SLAB_ACCOUNT: a descriptor is charged to its memory cgroup, which is
-	 * also how the memcg-aware list_lru finds the cgroup's list for it.
+	 * also how the memcg-aware list_lru finds the cgroup's list for it,
+	 * through every reparenting of that cgroup.
 	 */
 	softmem_region_cache = KMEM_CACHE(softmem_region, SLAB_ACCOUNT);
 	return softmem_region_cache ? 0 : -ENOMEM;
@@ -41,7 +41,6 @@ void softmem_regions_exit(void)
 int softmem_region_create(struct softmem_pool *pool, u64 length, int nid,
 			  u32 *handle)
 {
-	struct mem_cgroup *memcg, *old_memcg;
 	struct softmem_region *region;
 	int ret;
 
@@ -49,15 +48,9 @@ int softmem_region_create(struct softmem_pool *pool, u64 length, int nid,
 	if (ret)
 		return ret;
 
-	/*
-	 * Charge the descriptor to the cgroup whose list_lru list will hold
-	 * the region: kmem_cache_alloc_lru() makes sure that list exists.
-	 */
-	memcg = get_mem_cgroup_from_mm(current->mm);
-	old_memcg = set_active_memcg(memcg);
+	/* Also makes sure the list_lru has a list for the memory cgroup. */
 	region = kmem_cache_alloc_lru(softmem_region_cache, &softmem_lru,
 				      SOFTMEM_GFP_KERNEL | __GFP_ZERO);
-	set_active_memcg(old_memcg);
 	if (!region) {
 		ret = -ENOMEM;
 		goto err_uncharge;
@@ -69,8 +62,6 @@ int softmem_region_create(struct softmem_pool *pool, u64 length, int nid,
 	region->pool = pool;
 	region->nr_pages = length >> PAGE_SHIFT;
 	region->nid = nid;
-	region->lru_nid = nid == NUMA_NO_NODE ? numa_node_id() : nid;
-	region->memcg = memcg;
 	refcount_set(&region->ref, 1);
 
 	ret = xa_alloc_cyclic(&pool->regions, handle, region, xa_limit_32b,
@@ -84,7 +75,6 @@ int softmem_region_create(struct softmem_pool *pool, u64 length, int nid,
 	return 0;
 
 err_uncharge:
-	mem_cgroup_put(memcg);
 	softmem_stat_add(pool, SOFTMEM_STAT_REGIONS, -1);
 	return ret;
 }
@@ -122,7 +112,6 @@ void softmem_region_put(struct softmem_region *region)
 	}
 	softmem_stat_add(pool, SOFTMEM_STAT_REGIONS, -1);
 	softmem_stat_add(pool, SOFTMEM_STAT_LENGTH_PAGES, -(long)region->nr_pages);
-	mem_cgroup_put(region->memcg);
 	call_rcu(&region->rcu, softmem_region_free_rcu);
 }
 

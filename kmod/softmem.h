@@ -115,9 +115,6 @@ struct softmem_pages {
  * @pool: the owning pool
  * @nr_pages: length in pages
  * @nid: NUMA node for pages, or NUMA_NO_NODE to follow the writer's policy
- * @lru_nid: node of the list_lru list that holds the region while suspended:
- *	where its first page is; changes only while not suspended
- * @memcg: memory cgroup of the list_lru list, held until the region is freed
  * @ref: references: the pool's index and each operation in flight
  * @rcu: frees the descriptor after RCU lookups are done
  */
@@ -131,8 +128,6 @@ struct softmem_region {
 	struct softmem_pool *pool;
 	unsigned long nr_pages;
 	int nid;
-	int lru_nid;
-	struct mem_cgroup *memcg;
 	refcount_t ref;
 	struct rcu_head rcu;
 };
