@@ -25,8 +25,6 @@
 #include <linux/types.h>
 #include <linux/xarray.h>
 
-struct mem_cgroup;
-
 /*
  * Every allocation made on behalf of user space: charged to its memory
  * cgroup, and failing with ENOMEM rather than invoking the OOM killer or
