@@ -23,6 +23,9 @@
  */
 #include "softmem_test.h"
 
+/* Charges the kernel may force past memory.max on its own behalf. */
+#define MEMCG_FORCED_CHARGE_SLACK	(256 * KiB)
+
 #include <grp.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -1412,10 +1415,15 @@ static void watch_finish(struct __test_metadata *_metadata,
 	TH_LOG("memory.current at most %llu KiB of %llu KiB",
 	       (unsigned long long)highest / KiB,
 	       (unsigned long long)max / KiB);
-	EXPECT_GE(max, highest);
+	/*
+	 * The kernel force-charges some allocations past memory.max (atomic
+	 * ones, __GFP_NOFAIL, a dying task's): allow those few pages, not
+	 * softmem's megabytes.  Seen on the debug kernel: one page over.
+	 */
+	EXPECT_GE(max + MEMCG_FORCED_CHARGE_SLACK, highest);
 	peak = memcg_value(cgroup, "memory.peak");
 	if (peak != UINT64_MAX)
-		EXPECT_GE(max, peak);
+		EXPECT_GE(max + MEMCG_FORCED_CHARGE_SLACK, peak);
 	EXPECT_EQ(0, memcg_event(cgroup, "oom"));
 	EXPECT_EQ(0, memcg_event(cgroup, "oom_kill"));
 	EXPECT_EQ(w->oom_kills, keyed_value("/proc/vmstat", "oom_kill"));
