@@ -867,6 +867,17 @@ static void fuzz_mutation(struct fuzzer *f, struct fuzz_call *c)
 			bit %= 8;
 		c->s[bit / 8] ^= 1 << (bit % 8);
 	}
+	/*
+	 * A read writes to its buffer: a flipped pointer could land in the
+	 * fuzzer's own stacks or heap and crash it.  Keep it in the data
+	 * buffer, or make it fault.
+	 */
+	if (c->nr == SOFTMEM_CMD_READ) {
+		struct softmem_rw *rw = (struct softmem_rw *)c->s;
+
+		if (rw->addr - (uintptr_t)f->data >= DATA_BYTES)
+			rw->addr = (uintptr_t)f->none;
+	}
 	place_good(f, c);
 }
 
