@@ -30,12 +30,22 @@ if [ -z "$tests" ]; then
 	exit 1
 fi
 
+params=$(ls /sys/module/softmem/parameters/* 2>/dev/null)
+for p in $params; do
+	cat "$p" > "$tmp/param.${p##*/}"
+done
+
 status=0 passed=0 failed=0 skipped=0
 for t in $tests; do
 	name=${t##*/}
 	log=$tmp/$name.log
 	echo "# selftest $name"
 	{ "$t" 2>&1; echo $? > "$tmp/$name.rc"; } | tee "$log"
+	# A test killed before its teardown must not leave the module's
+	# limits changed for the tests after it.
+	for p in $params; do
+		[ -w "$p" ] && cat "$tmp/param.${p##*/}" > "$p" 2>/dev/null
+	done
 	rc=$(cat "$tmp/$name.rc" 2>/dev/null || echo 1)
 	totals=$(grep '^# Totals:' "$log" | tail -n 1)
 	if [ -z "$totals" ]; then
