@@ -166,21 +166,14 @@ static bool documented(long ret, bool racy)
 static void __attribute__((format(printf, 2, 3)))
 unexpected(struct fuzzer *f, const char *fmt, ...)
 {
-	char msg[400];
 	va_list ap;
 
 	f->unexpected++;
 	if (atomic_fetch_add(&unexpected_total, 1) >= FUZZ_REPORTS)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	say_report("# fuzz: thread", f->id, "UNEXPECTED", fmt, ap);
 	va_end(ap);
-	say("# fuzz: thread %u UNEXPECTED: %s", f->id, msg);
-}
-
-static const char *err_name(long ret)
-{
-	return ret ? strerror(-ret) : "success";
 }
 
 /* The struct's bytes in hex, for a report. */

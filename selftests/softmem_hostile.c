@@ -1222,27 +1222,6 @@ TEST_F(hostile, largest_region_usable_to_its_last_byte_only)
 	EXPECT_EQ(0, peer_wait(&p));
 }
 
-/* The memory cgroup tests: a fresh cgroup with memory.max = @max, or SKIP. */
-static bool make_memcg(struct __test_metadata *_metadata,
-		       FIXTURE_DATA(hostile) *self, uint64_t max)
-{
-	char path[192], controllers[256];
-
-	if (ensure_cgroup2())
-		SKIP(return false, "cannot mount cgroup2 at %s", CGROUP2_ROOT);
-	if (read_file(CGROUP2_ROOT "/cgroup.controllers", controllers,
-		      sizeof(controllers)) || !strstr(controllers, "memory"))
-		SKIP(return false, "cgroup v2 memory controller not available");
-	if (write_file(CGROUP2_ROOT "/cgroup.subtree_control", "+memory"))
-		SKIP(return false, "cannot enable +memory in %s", CGROUP2_ROOT);
-	snprintf(self->cgroup, sizeof(self->cgroup),
-		 CGROUP2_ROOT "/softmem-hostile-%d", getpid());
-	ASSERT_EQ(0, mkdir(self->cgroup, 0755));
-	snprintf(path, sizeof(path), "%s/memory.max", self->cgroup);
-	ASSERT_EQ(0, write_u64_file(path, max));
-	return true;
-}
-
 /* A counter from a "key value" file: memory.events, /proc/vmstat. */
 static uint64_t keyed_value(const char *path, const char *key)
 {
@@ -1529,7 +1508,8 @@ static void memcg_hog_test(struct __test_metadata *_metadata,
 	struct memcg_watch w;
 	struct peer hog;
 
-	if (!make_memcg(_metadata, self, HOG_MAX))
+	if (!make_memcg(_metadata, self->cgroup, sizeof(self->cgroup),
+			"softmem-hostile", HOG_MAX))
 		return;
 	watch_start(_metadata, &w);
 	ASSERT_LE(0, fork_peer(&hog));
@@ -1586,7 +1566,8 @@ TEST_F_TIMEOUT(hostile, memcg_bounds_region_descriptors, 240)
 	struct memcg_watch w;
 	struct peer hog;
 
-	if (!make_memcg(_metadata, self, DESCRIPTOR_MAX))
+	if (!make_memcg(_metadata, self->cgroup, sizeof(self->cgroup),
+			"softmem-hostile", DESCRIPTOR_MAX))
 		return;
 	ASSERT_EQ(0, module_stat("regions", &regions));
 	watch_start(_metadata, &w);

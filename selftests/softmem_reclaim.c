@@ -304,34 +304,6 @@ TEST_F(reclaim, shrinker_never_discards_resumed)
 				    101));
 }
 
-static int set_oom_score_adj(int value)
-{
-	char buf[16];
-
-	snprintf(buf, sizeof(buf), "%d", value);
-	return write_file("/proc/self/oom_score_adj", buf);
-}
-
-static uint64_t meminfo_kb(const char *path, const char *key)
-{
-	char line[256];
-	uint64_t value = 0;
-	FILE *f = fopen(path, "r");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		char *at = strstr(line, key);
-
-		if (at && at[strlen(key)] == ':') {
-			value = strtoull(at + strlen(key) + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return value;
-}
-
 /*
  * Touch anonymous memory until softmem reports a discard or @bound bytes are
  * touched.  Runs in a child that the OOM killer prefers.
@@ -375,7 +347,7 @@ TEST_F_TIMEOUT(reclaim, pressure_discards_only_suspended, 300)
 	ASSERT_EQ(SOFTMEM_INTACT, region_resume_state(self->pool, resumed));
 
 	ASSERT_EQ(0, module_stat("discard_events", &discards));
-	bound = 2 * meminfo_kb("/proc/meminfo", "MemTotal") * KiB;
+	bound = 2 * meminfo_bytes("MemTotal");
 	ASSERT_LT(0, bound);
 	hog = fork();
 	ASSERT_LE(0, hog);
@@ -401,27 +373,6 @@ TEST_F_TIMEOUT(reclaim, pressure_discards_only_suspended, 300)
 			TH_LOG("suspended region %d, state %d", i, state);
 	}
 	EXPECT_LT(0, lost);
-}
-
-/* A fresh cgroup with memory.max = @max, or SKIP. */
-static bool make_memcg(struct __test_metadata *_metadata,
-		       FIXTURE_DATA(reclaim) *self, uint64_t max)
-{
-	char path[192], controllers[256];
-
-	if (ensure_cgroup2())
-		SKIP(return false, "cannot mount cgroup2 at %s", CGROUP2_ROOT);
-	if (read_file(CGROUP2_ROOT "/cgroup.controllers", controllers,
-		      sizeof(controllers)) || !strstr(controllers, "memory"))
-		SKIP(return false, "memory controller not available");
-	if (write_file(CGROUP2_ROOT "/cgroup.subtree_control", "+memory"))
-		SKIP(return false, "cannot enable +memory in %s", CGROUP2_ROOT);
-	snprintf(self->cgroup, sizeof(self->cgroup),
-		 CGROUP2_ROOT "/softmem-selftest-%d", getpid());
-	ASSERT_EQ(0, mkdir(self->cgroup, 0755));
-	snprintf(path, sizeof(path), "%s/memory.max", self->cgroup);
-	ASSERT_EQ(0, write_u64_file(path, max));
-	return true;
 }
 
 enum memcg_child_status {
@@ -487,7 +438,8 @@ TEST_F_TIMEOUT(reclaim, memcg_max_discards_own_regions, 300)
 	char path[192], events[512], *oom;
 	pid_t child;
 
-	if (!make_memcg(_metadata, self, max))
+	if (!make_memcg(_metadata, self->cgroup, sizeof(self->cgroup),
+			"softmem-selftest", max))
 		return;
 	child = fork();
 	ASSERT_LE(0, child);
@@ -511,7 +463,7 @@ static uint64_t node_used(int nid)
 	snprintf(path, sizeof(path),
 		 "/sys/devices/system/node/node%d/meminfo", nid);
 	snprintf(key, sizeof(key), "Node %d MemUsed", nid);
-	return meminfo_kb(path, key) * KiB;
+	return meminfo_file_bytes(path, key);
 }
 
 static bool have_node1(struct __test_metadata *_metadata)

@@ -113,20 +113,13 @@ struct worker {
 static void __attribute__((format(printf, 2, 3)))
 lost(struct worker *w, const char *fmt, ...)
 {
-	char msg[256];
 	va_list ap;
 
 	if (++w->count->lost > LOST_REPORTS)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	say_report("# stress: worker", w->id, "LOST", fmt, ap);
 	va_end(ap);
-	say("# stress: worker %u LOST: %s", w->id, msg);
-}
-
-static const char *err_name(int ret)
-{
-	return ret ? strerror(-ret) : "success";
 }
 
 static uint64_t rnd(struct worker *w, uint64_t n)
@@ -987,14 +980,6 @@ reclaimer(struct stress_shm *shm, uint64_t seed, bool cgroup)
 		usleep(2000 + rnd(&w, 10000));
 	}
 	_exit(0);
-}
-
-static int set_oom_score_adj(int value)
-{
-	char buf[16];
-
-	snprintf(buf, sizeof(buf), "%d", value);
-	return write_file("/proc/self/oom_score_adj", buf);
 }
 
 /* Sum of the min and low watermarks of every zone, in bytes. */

@@ -82,6 +82,12 @@ static inline int softmem_raw_ioctl(int pool, unsigned long request, void *arg)
 	return ret;
 }
 
+/* A result for a message: "success" or the text of errno -@ret. */
+static inline const char *err_name(long ret)
+{
+	return ret ? strerror(-ret) : "success";
+}
+
 /* Byte @pos of pattern @seed: never zero, so it is told from a discard. */
 static inline uint8_t pattern_byte(uint64_t pos, unsigned int seed)
 {
@@ -236,6 +242,14 @@ static inline int write_u64_file(const char *path, uint64_t value)
 	return write_file(path, buf);
 }
 
+static inline int set_oom_score_adj(int value)
+{
+	char buf[16];
+
+	snprintf(buf, sizeof(buf), "%d", value);
+	return write_file("/proc/self/oom_score_adj", buf);
+}
+
 /* A module-wide counter from /sys/class/misc/softmem/stats/@name. */
 static inline int module_stat(const char *name, uint64_t *value)
 {
@@ -289,6 +303,30 @@ static inline int ensure_cgroup2(void)
 static inline int ensure_debugfs(void)
 {
 	return ensure_mounted("debugfs", DEBUGFS_ROOT, DEBUGFS_MAGIC);
+}
+
+/*
+ * A fresh cgroup CGROUP2_ROOT/@name-<pid> with memory.max = @max, its path
+ * in @cgroup (set before it is made, for the teardown to remove); SKIP and
+ * false without the memory controller.
+ */
+static inline bool make_memcg(struct __test_metadata *_metadata, char *cgroup,
+			      size_t size, const char *name, uint64_t max)
+{
+	char path[192], controllers[256];
+
+	if (ensure_cgroup2())
+		SKIP(return false, "cannot mount cgroup2 at %s", CGROUP2_ROOT);
+	if (read_file(CGROUP2_ROOT "/cgroup.controllers", controllers,
+		      sizeof(controllers)) || !strstr(controllers, "memory"))
+		SKIP(return false, "cgroup v2 memory controller not available");
+	if (write_file(CGROUP2_ROOT "/cgroup.subtree_control", "+memory"))
+		SKIP(return false, "cannot enable +memory in %s", CGROUP2_ROOT);
+	snprintf(cgroup, size, CGROUP2_ROOT "/%s-%d", name, getpid());
+	ASSERT_EQ(0, mkdir(cgroup, 0755));
+	snprintf(path, sizeof(path), "%s/memory.max", cgroup);
+	ASSERT_EQ(0, write_u64_file(path, max));
+	return true;
 }
 
 /* Wait for child @pid; its exit code, or 128 + signal if it was killed. */
@@ -348,13 +386,16 @@ static inline bool debug_kernel(void)
 	return !access(DEBUGFS_ROOT "/kmemleak", F_OK);
 }
 
-/* Field @key of /proc/meminfo in bytes, 0 if missing. */
-static inline uint64_t meminfo_bytes(const char *key)
+/*
+ * Field @key of a meminfo file in bytes, 0 if missing: /proc/meminfo, or a
+ * node's, whose keys are "Node <nid> <field>".
+ */
+static inline uint64_t meminfo_file_bytes(const char *path, const char *key)
 {
 	char line[128];
 	uint64_t kib = 0;
 	size_t len = strlen(key);
-	FILE *f = fopen("/proc/meminfo", "re");
+	FILE *f = fopen(path, "re");
 
 	if (!f)
 		return 0;
@@ -366,6 +407,12 @@ static inline uint64_t meminfo_bytes(const char *key)
 	}
 	fclose(f);
 	return kib * KiB;
+}
+
+/* Field @key of /proc/meminfo in bytes, 0 if missing. */
+static inline uint64_t meminfo_bytes(const char *key)
+{
+	return meminfo_file_bytes("/proc/meminfo", key);
 }
 
 /* Where tools/vm-run puts the module in the guest, and its sysfs directory. */
@@ -454,6 +501,20 @@ static inline void __attribute__((format(printf, 1, 2))) say(const char *fmt, ..
 	line[len++] = '\n';
 	if (write(STDOUT_FILENO, line, len) < 0)
 		return;
+}
+
+/*
+ * Say "@head @id @tag: " and the message from @fmt (cut at 400 bytes): how a
+ * worker reports a broken check.
+ */
+static inline void __attribute__((format(printf, 4, 0)))
+say_report(const char *head, unsigned int id, const char *tag,
+	   const char *fmt, va_list ap)
+{
+	char msg[400];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	say("%s %u %s: %s", head, id, tag, msg);
 }
 
 #endif /* SOFTMEM_TEST_H */
