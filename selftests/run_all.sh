@@ -35,12 +35,21 @@ for p in $params; do
 	cat "$p" > "$tmp/param.${p##*/}"
 done
 
+# uptime: seconds since boot, to a hundredth.
+uptime() {
+	read -r up _ < /proc/uptime
+	echo "$up"
+}
+
 status=0 passed=0 failed=0 skipped=0
 for t in $tests; do
 	name=${t##*/}
 	log=$tmp/$name.log
 	echo "# selftest $name"
+	start=$(uptime)
 	{ "$t" 2>&1; echo $? > "$tmp/$name.rc"; } | tee "$log"
+	echo "# selftest $name took $(awk -v a="$start" -v b="$(uptime)" \
+		'BEGIN { printf "%.1f", b - a }') s"
 	# A test killed before its teardown must not leave the module's
 	# limits changed for the tests after it.
 	for p in $params; do

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Usage: tools/check.sh   (make check; KERNELS="6.1 6.12 7.2" by default)
+# Usage: tools/check.sh   (make check; KERNELS="6.1 6.12 7.2 debug" by default)
 #
 # Runs every test softmem has and ends with the line "N passed, N failed":
 #   - lint on the host: checkpatch --strict, kernel-doc, the library's -Werror build;
@@ -13,9 +13,9 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$top/tools/lib.sh"
 cd "$top" || exit 1
 
-KERNELS=${KERNELS:-6.1 6.12 7.2}
+KERNELS=${KERNELS:-6.1 6.12 7.2 debug}
 VM_MEM=${VM_MEM:-512M}
-VM_TIMEOUT=${VM_TIMEOUT:-2400}
+VM_TIMEOUT=${VM_TIMEOUT:-1500}
 logs="$top/build/check"
 rm -rf "$logs"
 mkdir -p "$logs"
@@ -72,6 +72,7 @@ result "selftests build" $selftests_status
 
 for leg in $KERNELS; do
 	echo "== kernel $leg"
+	leg_start=$SECONDS
 	kdir=$(tools/fetch-kernel.sh "$leg" 2>"$logs/fetch-$leg.log")
 	if [ -z "$kdir" ]; then
 		tail -n 20 "$logs/fetch-$leg.log"
@@ -107,6 +108,11 @@ for leg in $KERNELS; do
 		# The one-line verdicts of fault injection, stress and fuzzing.
 		sed -nE 's/^# ((fault-injection|stress|fuzz): [0-9]+ .*)/\1/p' \
 			"$logs/tests-$version.log"
+		# Where the leg's time went.
+		sed -nE 's/^# selftest (.*) took (.*)/\1: \2/p' \
+			"$logs/tests-$version.log" | paste -sd ' ' |
+			sed 's/^/times: /'
+		grep -h '^vm-run: .* total ' "$logs/tests-$version.log" || true
 		read -r p f s < <(count_ktap "$logs/tests-$version.log")
 		leg_pass=$((leg_pass + p)) leg_fail=$((leg_fail + f))
 		leg_skip=$((leg_skip + s))
@@ -127,7 +133,7 @@ for leg in $KERNELS; do
 	fi
 	passed=$((passed + leg_pass)) failed=$((failed + leg_fail))
 	skipped=$((skipped + leg_skip))
-	summary+=("kernel $version: $leg_pass passed, $leg_fail failed, $leg_skip skipped")
+	summary+=("kernel $version: $leg_pass passed, $leg_fail failed, $leg_skip skipped in $((SECONDS - leg_start)) s")
 done
 
 echo "== summary (logs in $logs)"
