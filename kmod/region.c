@@ -64,14 +64,20 @@ int softmem_region_create(struct softmem_pool *pool, u64 length, int nid,
 	region->nid = nid;
 	refcount_set(&region->ref, 1);
 
+	/*
+	 * Accounted in full before the handle is published: from then on a
+	 * FREE guessing the handle may drop the region at once.
+	 */
+	softmem_stat_add(pool, SOFTMEM_STAT_LENGTH_PAGES, region->nr_pages);
 	ret = xa_alloc_cyclic(&pool->regions, handle, region, xa_limit_32b,
 			      &pool->next_handle, SOFTMEM_GFP_KERNEL);
 	if (ret < 0) {
+		softmem_stat_add(pool, SOFTMEM_STAT_LENGTH_PAGES,
+				 -(long)region->nr_pages);
 		kmem_cache_free(softmem_region_cache, region);
 		ret = ret == -EBUSY ? -ENOSPC : ret;
 		goto err_uncharge;
 	}
-	softmem_stat_add(pool, SOFTMEM_STAT_LENGTH_PAGES, region->nr_pages);
 	return 0;
 
 err_uncharge:

@@ -6,6 +6,9 @@
  */
 #include "softmem_test.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
+
 static const char * const module_counters[] = {
 	"pools", "regions", "length_bytes", "resident_bytes",
 	"suspended_bytes",
@@ -252,6 +255,90 @@ TEST_F(pools, forked_child_shares_the_pool)
 	ASSERT_EQ(0, wait_child(child));
 	/* The child's close dropped only its reference. */
 	EXPECT_EQ(1, region_matches(self->a, h, 0, 2 * self->page, 11));
+}
+
+/*
+ * A region is complete before its handle can be used: a FREE that guesses
+ * the next handle and wins the race against the ALLOC returning it must
+ * neither make a counter of the pool go below zero, not even for a moment,
+ * nor free the region under the ALLOC's feet.  (The fuzzer once saw a
+ * negative counter this way; this test then found ALLOC accounting the
+ * length of a region already freed, a use-after-free KASAN reports.)
+ */
+#define GUESS_ALLOCS	10000
+
+struct guess_race {
+	int pool;
+	atomic_ullong last;		/* handle the allocator got last */
+	atomic_bool done;
+	atomic_ulong won;		/* frees of a guessed handle */
+	atomic_ulong negative;		/* stats with a negative counter */
+};
+
+static bool stats_negative(int pool)
+{
+	struct softmem_stats st;
+
+	if (pool_stats(pool, &st))
+		return false;
+	return (int64_t)st.regions < 0 || (int64_t)st.length_bytes < 0 ||
+	       (int64_t)st.resident_bytes < 0 ||
+	       (int64_t)st.suspended_bytes < 0;
+}
+
+static void *guess_and_free(void *arg)
+{
+	struct guess_race *race = arg;
+
+	while (!atomic_load(&race->done)) {
+		uint64_t h = atomic_load(&race->last) + 1;
+
+		if (softmem_free(race->pool, h))
+			continue;
+		atomic_fetch_add(&race->won, 1);
+		if (stats_negative(race->pool))
+			atomic_fetch_add(&race->negative, 1);
+	}
+	return NULL;
+}
+
+static void *watch_stats(void *arg)
+{
+	struct guess_race *race = arg;
+
+	while (!atomic_load(&race->done))
+		if (stats_negative(race->pool))
+			atomic_fetch_add(&race->negative, 1);
+	return NULL;
+}
+
+TEST_F_TIMEOUT(pools, counters_never_negative_when_a_guessed_handle_is_freed,
+	       120)
+{
+	struct guess_race race = { .pool = self->a };
+	struct softmem_stats st;
+	pthread_t guesser, watcher;
+	uint64_t h;
+	int i;
+
+	ASSERT_EQ(0, pthread_create(&guesser, NULL, guess_and_free, &race));
+	ASSERT_EQ(0, pthread_create(&watcher, NULL, watch_stats, &race));
+	for (i = 0; i < GUESS_ALLOCS; i++) {
+		if (softmem_alloc(self->a, 64 * self->page, &h))
+			break;
+		atomic_store(&race.last, h);
+		softmem_free(self->a, h);	/* -ENOENT if the guess won */
+	}
+	atomic_store(&race.done, true);
+	pthread_join(guesser, NULL);
+	pthread_join(watcher, NULL);
+	EXPECT_EQ(GUESS_ALLOCS, i);
+	EXPECT_EQ(0, atomic_load(&race.negative));
+	TH_LOG("%lu of %d regions freed by a guessed handle",
+	       atomic_load(&race.won), GUESS_ALLOCS);
+	ASSERT_EQ(0, pool_stats(self->a, &st));
+	EXPECT_EQ(0, st.regions);
+	EXPECT_EQ(0, st.length_bytes);
 }
 
 TEST_HARNESS_MAIN
