@@ -40,23 +40,31 @@ void softmem_pool_destroy(struct softmem_pool *pool)
 }
 
 /*
- * Discards one region off its pool's list of suspended regions, unless its
- * lock is busy or a data operation is using it.  Returns the pages it will
- * free.
+ * Takes the first region off its pool's list of suspended regions and
+ * discards it, unless its lock is busy or a data operation is using it:
+ * then it goes to @skipped.  Returns the pages it will free.
  */
-static unsigned long softmem_pool_try_discard(struct softmem_region *region,
-					      struct list_head *dispose)
+static unsigned long softmem_pool_discard_first(struct softmem_pool *pool,
+						struct list_head *skipped,
+						struct list_head *dispose)
 {
+	struct softmem_region *region;
 	unsigned long nr = 0;
 
-	lockdep_assert_held(&region->pool->lru_lock);
-	if (!spin_trylock(&region->lock))
+	lockdep_assert_held(&pool->lru_lock);
+	region = list_first_entry(&pool->suspended, struct softmem_region,
+				  pool_lru);
+	if (!spin_trylock(&region->lock)) {
+		list_move_tail(&region->pool_lru, skipped);
 		return 0;
+	}
 
 	if (region->state != SOFTMEM_REGION_SUSPENDED) {
 		/* Discarded by the shrinker, unlinked lazily. */
 		list_del_init(&region->pool_lru);
-	} else if (!region->users) {
+	} else if (region->users) {
+		list_move_tail(&region->pool_lru, skipped);
+	} else {
 		if (region->backing)
 			nr = region->backing->nr_pages;
 		softmem_lru_del(region);
@@ -67,23 +75,31 @@ static unsigned long softmem_pool_try_discard(struct softmem_region *region,
 	return nr;
 }
 
+/* Regions looked at between two chances to reschedule. */
+#define SOFTMEM_DISCARD_BATCH	256
+
 /*
  * Discards the pool's suspended regions, least recently suspended first, until
  * at least @nr_pages pages are freed or none is left.  Returns pages freed.
+ * The list may be long (empty regions cost no pages), so the walk takes one
+ * region at a time off its head and lets others in now and then; regions it
+ * had to skip go back to the head, in their order.
  */
 unsigned long softmem_pool_discard_own(struct softmem_pool *pool,
 				       unsigned long nr_pages)
 {
-	struct softmem_region *region, *next;
-	unsigned long freed = 0;
+	unsigned long freed = 0, seen = 0;
+	LIST_HEAD(skipped);
 	LIST_HEAD(dispose);
 
+	might_sleep();
 	spin_lock(&pool->lru_lock);
-	list_for_each_entry_safe(region, next, &pool->suspended, pool_lru) {
-		if (freed >= nr_pages)
-			break;
-		freed += softmem_pool_try_discard(region, &dispose);
+	while (freed < nr_pages && !list_empty(&pool->suspended)) {
+		freed += softmem_pool_discard_first(pool, &skipped, &dispose);
+		if (++seen % SOFTMEM_DISCARD_BATCH == 0)
+			cond_resched_lock(&pool->lru_lock);
 	}
+	list_splice(&skipped, &pool->suspended);
 	spin_unlock(&pool->lru_lock);
 
 	softmem_region_free_pages(&dispose);
