@@ -164,6 +164,14 @@ int softmem_pages_populate(struct softmem_region *region, u64 offset,
 	for (index = offset >> PAGE_SHIFT; index <= last; index++) {
 		if (xa_load(&backing->pages, index))
 			continue;
+		/*
+		 * Freed meanwhile: its pages would go at the last reference,
+		 * and charging them could discard the pool's other regions.
+		 */
+		if (READ_ONCE(region->state) == SOFTMEM_REGION_DEAD) {
+			ret = -ENOENT;
+			break;
+		}
 		page = softmem_page_new(region);
 		if (!page) {
 			ret = -ENOMEM;

@@ -155,7 +155,8 @@ void softmem_region_remove(struct softmem_region *region)
 		softmem_region_unsuspend(region);
 	else if (region->state == SOFTMEM_REGION_DISCARDED)
 		softmem_region_unlink_pool(region);
-	region->state = SOFTMEM_REGION_DEAD;
+	/* Read unlocked by softmem_pages_populate(). */
+	WRITE_ONCE(region->state, SOFTMEM_REGION_DEAD);
 	spin_unlock(&region->lock);
 	softmem_region_put(region);
 }
@@ -186,6 +187,7 @@ int softmem_region_suspend(struct softmem_pool *pool, u64 handle)
 	switch (region->state) {
 	case SOFTMEM_REGION_RESUMED:
 		region->state = SOFTMEM_REGION_SUSPENDED;
+		region->loss_unreported = false;
 		softmem_stat_add(pool, SOFTMEM_STAT_SUSPENDED_PAGES,
 				 softmem_region_resident(region));
 		softmem_lru_add(region);
@@ -219,6 +221,8 @@ int softmem_region_resume(struct softmem_pool *pool, u64 handle,
 	spin_lock(&region->lock);
 	switch (region->state) {
 	case SOFTMEM_REGION_RESUMED:
+		/* Reported intact: the loss can no longer be reported. */
+		region->loss_unreported = false;
 		break;
 	case SOFTMEM_REGION_SUSPENDED:
 		softmem_region_unsuspend(region);
@@ -226,6 +230,7 @@ int softmem_region_resume(struct softmem_pool *pool, u64 handle,
 	case SOFTMEM_REGION_DISCARDED:
 		softmem_region_unlink_pool(region);
 		region->state = SOFTMEM_REGION_RESUMED;
+		region->loss_unreported = true;
 		*discarded = true;
 		break;
 	case SOFTMEM_REGION_DEAD:
@@ -239,8 +244,9 @@ int softmem_region_resume(struct softmem_pool *pool, u64 handle,
 
 /*
  * Takes back the resume of a discarded region whose report never reached
- * user space, so that the next resume reports the loss: unless the region
- * has been written, freed or taken into use since.
+ * user space, so that the next resume reports the loss: unless anything has
+ * happened to the region since (a data operation, a suspend, or another
+ * resume, which reported it intact).
  */
 void softmem_region_unresume(struct softmem_pool *pool, u64 handle)
 {
@@ -250,9 +256,11 @@ void softmem_region_unresume(struct softmem_pool *pool, u64 handle)
 	if (!region)
 		return;
 	spin_lock(&region->lock);
-	if (region->state == SOFTMEM_REGION_RESUMED && !region->backing &&
-	    !region->users)
+	if (region->state == SOFTMEM_REGION_RESUMED &&
+	    region->loss_unreported) {
 		region->state = SOFTMEM_REGION_DISCARDED;
+		region->loss_unreported = false;
+	}
 	spin_unlock(&region->lock);
 	softmem_region_put(region);
 }
@@ -275,6 +283,7 @@ static void softmem_region_pin(struct softmem_region *region)
 	lockdep_assert_held(&region->lock);
 	if (region->state == SOFTMEM_REGION_SUSPENDED)
 		softmem_region_unsuspend(region);
+	region->loss_unreported = false;
 	region->users++;
 }
 

@@ -103,8 +103,11 @@ struct softmem_pages {
 
 /**
  * struct softmem_region - a discardable byte range
- * @lock: protects @state, @users, @backing and @backing->nr_pages
+ * @lock: protects @state, @loss_unreported, @users, @backing and
+ *	@backing->nr_pages
  * @state: &enum softmem_state
+ * @loss_unreported: resumed from discarded and nothing done since, so a
+ *	resume whose report could not reach user space can be taken back
  * @users: data operations in flight; reclaim leaves the region alone while
  *	nonzero
  * @backing: the pages, NULL until the first write and after a discard
@@ -117,8 +120,9 @@ struct softmem_pages {
  * @rcu: frees the descriptor after RCU lookups are done
  */
 struct softmem_region {
-	spinlock_t lock;		/* protects the four fields below */
+	spinlock_t lock;		/* protects the five fields below */
 	enum softmem_state state;
+	bool loss_unreported;
 	unsigned int users;
 	struct softmem_pages *backing;
 	struct list_head lru;
