@@ -607,33 +607,6 @@ static void results(const struct fuzz_call *c, uint64_t *out)
 	memcpy(out, c->arg, c->placed);
 }
 
-/* No counter of a pool's stats is ever negative, not even for a moment. */
-static bool stats_sane(const struct softmem_stats *st, char *why, size_t size)
-{
-	const struct {
-		const char *name;
-		uint64_t value;
-	} counters[] = {
-		{ "regions", st->regions },
-		{ "length_bytes", st->length_bytes },
-		{ "resident_bytes", st->resident_bytes },
-		{ "suspended_bytes", st->suspended_bytes },
-		{ "discarded_bytes", st->discarded_bytes },
-		{ "discard_events", st->discard_events },
-	};
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(counters); i++) {
-		if ((int64_t)counters[i].value < 0) {
-			snprintf(why, size, "negative %s %lld",
-				 counters[i].name,
-				 (long long)counters[i].value);
-			return false;
-		}
-	}
-	return true;
-}
-
 static bool output_sane(struct fuzz_call *c, char *why, size_t size)
 {
 	uint32_t usize = ((uint32_t *)c->s)[0];
@@ -644,6 +617,8 @@ static bool output_sane(struct fuzz_call *c, char *why, size_t size)
 	const struct softmem_find *find = (const void *)out;
 	const struct softmem_stats *st = (const void *)out;
 	const struct softmem_find *asked = (const void *)eff;
+	const char *name;
+	int64_t value;
 
 	results(c, out);
 	effective(c, (uint8_t *)eff);
@@ -683,8 +658,14 @@ static bool output_sane(struct fuzz_call *c, char *why, size_t size)
 		}
 		break;
 	case SOFTMEM_CMD_STATS:
-		if (FITS(struct softmem_stats, discard_events))
-			return stats_sane(st, why, size);
+		if (!FITS(struct softmem_stats, discard_events))
+			break;
+		name = stats_negative(st, &value);
+		if (name) {
+			snprintf(why, size, "negative %s %lld", name,
+				 (long long)value);
+			return false;
+		}
 		break;
 	}
 #undef FITS

@@ -275,15 +275,12 @@ struct guess_race {
 	atomic_ulong negative;		/* stats with a negative counter */
 };
 
-static bool stats_negative(int pool)
+static bool pool_counter_negative(int pool)
 {
 	struct softmem_stats st;
+	int64_t value;
 
-	if (pool_stats(pool, &st))
-		return false;
-	return (int64_t)st.regions < 0 || (int64_t)st.length_bytes < 0 ||
-	       (int64_t)st.resident_bytes < 0 ||
-	       (int64_t)st.suspended_bytes < 0;
+	return !pool_stats(pool, &st) && stats_negative(&st, &value);
 }
 
 static void *guess_and_free(void *arg)
@@ -296,7 +293,7 @@ static void *guess_and_free(void *arg)
 		if (softmem_free(race->pool, h))
 			continue;
 		atomic_fetch_add(&race->won, 1);
-		if (stats_negative(race->pool))
+		if (pool_counter_negative(race->pool))
 			atomic_fetch_add(&race->negative, 1);
 	}
 	return NULL;
@@ -307,7 +304,7 @@ static void *watch_stats(void *arg)
 	struct guess_race *race = arg;
 
 	while (!atomic_load(&race->done))
-		if (stats_negative(race->pool))
+		if (pool_counter_negative(race->pool))
 			atomic_fetch_add(&race->negative, 1);
 	return NULL;
 }

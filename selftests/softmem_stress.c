@@ -601,7 +601,8 @@ static void do_stats(struct worker *w)
 {
 	struct softmem_stats st;
 	uint64_t regions = SHARED_REGIONS, length = 0;
-	int64_t *field = (int64_t *)&st.regions;
+	const char *name;
+	int64_t value;
 	unsigned int i;
 	int ret;
 
@@ -618,11 +619,10 @@ static void do_stats(struct worker *w)
 		lost(w, "pool stats: %s", err_name(ret));
 		return;
 	}
-	for (i = 0; i < 6; i++) {
-		if (field[i] < 0)
-			lost(w, "pool counter %u is negative: %lld", i,
-			     (long long)field[i]);
-	}
+	name = stats_negative(&st, &value);
+	if (name)
+		lost(w, "pool counter %s is negative: %lld", name,
+		     (long long)value);
 	if (st.regions < regions || st.length_bytes < length)
 		lost(w, "pool has %llu regions, %llu bytes; this worker alone holds %llu, %llu",
 		     (unsigned long long)st.regions,

@@ -280,6 +280,35 @@ static inline int pool_stats(int pool, struct softmem_stats *stats)
 	return softmem_stats(pool, stats);
 }
 
+/*
+ * The first counter of @st that is negative (as a signed number), its value
+ * in @value; NULL if none is.  No counter may ever be, not even for a moment.
+ */
+static inline const char *stats_negative(const struct softmem_stats *st,
+					 int64_t *value)
+{
+	const struct {
+		const char *name;
+		uint64_t value;
+	} counters[] = {
+		{ "regions", st->regions },
+		{ "length_bytes", st->length_bytes },
+		{ "resident_bytes", st->resident_bytes },
+		{ "suspended_bytes", st->suspended_bytes },
+		{ "discarded_bytes", st->discarded_bytes },
+		{ "discard_events", st->discard_events },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+		if ((int64_t)counters[i].value < 0) {
+			*value = counters[i].value;
+			return counters[i].name;
+		}
+	}
+	return NULL;
+}
+
 /* Mount @type at @dir unless a file system with @magic is there already. */
 static inline int ensure_mounted(const char *type, const char *dir,
 				 unsigned long magic)
