@@ -454,8 +454,16 @@ static void gen_struct(struct fuzzer *f, struct fuzz_call *c, bool good)
 		}
 		break;
 	}
-	case SOFTMEM_CMD_SET: {
+	case SOFTMEM_CMD_SET:
+	case SOFTMEM_CMD_FIND: {
+		/* struct softmem_find is struct softmem_set plus position. */
 		struct softmem_set *a = (void *)c->s;
+
+		_Static_assert(offsetof(struct softmem_find, value) ==
+			       offsetof(struct softmem_set, value) &&
+			       offsetof(struct softmem_find, __reserved) ==
+			       offsetof(struct softmem_set, __reserved),
+			       "SET and FIND share their first fields");
 
 		a->handle = gen_handle(f, p, &region);
 		if (good) {
@@ -467,6 +475,9 @@ static void gen_struct(struct fuzzer *f, struct fuzz_call *c, bool good)
 			gen_range(f, region, &a->offset, &a->length);
 			a->value = gen_byte(f);
 			a->__reserved = gen_reserved(f);
+			if (c->nr == SOFTMEM_CMD_FIND)
+				((struct softmem_find *)(void *)c->s)->position =
+					rnd64(f);
 		}
 		break;
 	}
@@ -503,23 +514,6 @@ static void gen_struct(struct fuzzer *f, struct fuzz_call *c, bool good)
 			a->__reserved = gen_reserved(f);
 			if (user && !rnd(f, 8))
 				a->other_handle = gen_handle(f, p, &region2);
-		}
-		break;
-	}
-	case SOFTMEM_CMD_FIND: {
-		struct softmem_find *a = (void *)c->s;
-
-		a->handle = gen_handle(f, p, &region);
-		if (good) {
-			a->offset = rnd(f, region + 1);
-			a->length = rnd(f, region - a->offset + 1);
-			a->value = rnd(f, 256);
-		} else {
-			a->flags = gen_flags(f, 0);
-			gen_range(f, region, &a->offset, &a->length);
-			a->value = gen_byte(f);
-			a->__reserved = gen_reserved(f);
-			a->position = rnd64(f);
 		}
 		break;
 	}
