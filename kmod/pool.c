@@ -130,17 +130,26 @@ static bool softmem_charge_counter(atomic_long_t *counter, unsigned long nr,
 	return false;
 }
 
-static int softmem_pool_try_charge(struct softmem_pool *pool, unsigned long nr)
+/* Adds @nr to counter @item of @pool and of the module, or to neither. */
+static int softmem_charge_stat(struct softmem_pool *pool, enum softmem_stat item,
+			       unsigned long nr, unsigned long pool_limit,
+			       unsigned long module_limit)
 {
-	if (!softmem_charge_counter(&pool->stats[SOFTMEM_STAT_RESIDENT_PAGES], nr,
-				    READ_ONCE(pool->limit_pages)))
+	if (!softmem_charge_counter(&pool->stats[item], nr, pool_limit))
 		return -ENOMEM;
-	if (!softmem_charge_counter(&softmem_global_stats[SOFTMEM_STAT_RESIDENT_PAGES], nr,
-				    softmem_max_pages())) {
-		atomic_long_sub(nr, &pool->stats[SOFTMEM_STAT_RESIDENT_PAGES]);
+	if (!softmem_charge_counter(&softmem_global_stats[item], nr,
+				    module_limit)) {
+		atomic_long_sub(nr, &pool->stats[item]);
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+static int softmem_pool_try_charge(struct softmem_pool *pool, unsigned long nr)
+{
+	return softmem_charge_stat(pool, SOFTMEM_STAT_RESIDENT_PAGES, nr,
+				   READ_ONCE(pool->limit_pages),
+				   softmem_max_pages());
 }
 
 /*
@@ -149,15 +158,9 @@ static int softmem_pool_try_charge(struct softmem_pool *pool, unsigned long nr)
  */
 int softmem_pool_charge_region(struct softmem_pool *pool)
 {
-	if (!softmem_charge_counter(&pool->stats[SOFTMEM_STAT_REGIONS], 1,
-				    softmem_pool_max_regions()))
-		return -ENOMEM;
-	if (!softmem_charge_counter(&softmem_global_stats[SOFTMEM_STAT_REGIONS],
-				    1, softmem_max_regions())) {
-		atomic_long_dec(&pool->stats[SOFTMEM_STAT_REGIONS]);
-		return -ENOMEM;
-	}
-	return 0;
+	return softmem_charge_stat(pool, SOFTMEM_STAT_REGIONS, 1,
+				   softmem_pool_max_regions(),
+				   softmem_max_regions());
 }
 
 /*
