@@ -917,17 +917,18 @@ worker_process(unsigned int proc, uint64_t seed, uint64_t quota,
 	_exit(0);
 }
 
-/* Module-wide counter @name as a signed number; false if unreadable. */
+/*
+ * Module-wide counter @name as a signed number, so that a counter gone below
+ * zero shows (sysfs prints byte counters unsigned); false if unreadable.
+ */
 static bool module_counter(const char *name, int64_t *value)
 {
-	char path[128], text[64], *end;
+	uint64_t v;
 
-	snprintf(path, sizeof(path), SOFTMEM_SYSFS_STATS "/%s", name);
-	if (read_file(path, text, sizeof(text)))
+	if (module_stat(name, &v))
 		return false;
-	errno = 0;
-	*value = strtoll(text, &end, 10);
-	return !errno && end != text;
+	*value = (int64_t)v;
+	return true;
 }
 
 static const char *const module_counters[] = {
