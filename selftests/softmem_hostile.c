@@ -217,16 +217,6 @@ static size_t count_not(const uint8_t *buf, size_t length, uint8_t value)
 	return n;
 }
 
-static uint64_t xorshift64(uint64_t *state)
-{
-	uint64_t x = *state;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *state = x;
-}
-
 TEST_F(hostile, device_is_0666_and_nobody_opens_a_pool_of_its_own)
 {
 	struct stat st;
@@ -367,8 +357,8 @@ static int poke_guesses(int pool, uint64_t mine, uint64_t *first_bad)
 
 		/* Beyond the range: random 32 and 64 bit values. */
 		if (g > GUESS_RANGE)
-			guess = g % 2 ? (uint32_t)xorshift64(&state) :
-					xorshift64(&state);
+			guess = g % 2 ? (uint32_t)test_rand(&state) :
+					test_rand(&state);
 		if (guess == mine)
 			continue;
 		n = poke_handle(pool, guess, mine);
