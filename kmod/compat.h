@@ -96,6 +96,17 @@ static inline void softmem_compat_account_reclaimed(unsigned long pages)
 }
 
 /*
+ * Whether memory cgroup reclaim counts those pages too.  6.4 stopped it
+ * (flush_reclaim_state() credits them to global reclaim only) in the same
+ * series that named mm_account_reclaimed_pages().
+ */
+#ifdef SOFTMEM_HAVE_MM_ACCOUNT_RECLAIMED_PAGES
+#define SOFTMEM_MEMCG_RECLAIM_CREDITED	false
+#else
+#define SOFTMEM_MEMCG_RECLAIM_CREDITED	true
+#endif
+
+/*
  * Shrinkers are allocated by shrinker_alloc() since 6.7, which also assigns
  * the id a memcg-aware list_lru needs.  Before, they were registered in one
  * step that assigns the id: register first, initialise the list_lru after,

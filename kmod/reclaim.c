@@ -8,9 +8,26 @@
  * pressure on one node discards regions whose pages are there.  The shrinker
  * counts and scans in pages; the list_lru counts regions, so the page count
  * of a list is estimated from the average size of a suspended region.
+ *
+ * A call discards no more than the reclaim that called it needs (its
+ * budget), whole regions at a time, so at most one region more:
+ *
+ *  - a node short of free memory (global reclaim): what its zones lack to
+ *    reach their high watermarks;
+ *  - a memory cgroup over, or about to go over, its memory.max or
+ *    memory.high (its own or an ancestor's): what it takes to bring the
+ *    cgroup back under the limit, read from its page counters;
+ *  - any other reclaim: on kernels that count our frees as progress in
+ *    memory cgroup reclaim (before 6.4), what the core asks for, since it
+ *    stops asking once it has enough; since 6.4, nothing.  memory.reclaim
+ *    neither tells a shrinker how much it wants nor counts what a shrinker
+ *    frees, so it would call again and again until every suspended region
+ *    in the cgroup was gone.
  */
 #include <linux/list_lru.h>
 #include <linux/memcontrol.h>
+#include <linux/mmzone.h>
+#include <linux/page_counter.h>
 #include <linux/shrinker.h>
 #include <linux/slab.h>
 
@@ -45,6 +62,68 @@ static unsigned long softmem_pages_per_region(void)
 	return pages / regions;
 }
 
+/*
+ * Pages that the memory cgroup @memcg, or the nearest of its ancestors in
+ * that state, is over its memory.max or memory.high, counting the charge
+ * batch a task is waiting to add: 0 when every level has room.
+ */
+static unsigned long softmem_memcg_excess(struct mem_cgroup *memcg)
+{
+	struct page_counter *counter;
+	unsigned long excess = 0;
+
+	if (!memcg || mem_cgroup_disabled())
+		return 0;
+	for (counter = &memcg->memory; counter; counter = counter->parent) {
+		unsigned long limit = min(READ_ONCE(counter->max),
+					  READ_ONCE(counter->high));
+		unsigned long usage = page_counter_read(counter);
+
+		if (usage + MEMCG_CHARGE_BATCH > limit)
+			excess = max(excess, usage + MEMCG_CHARGE_BATCH - limit);
+	}
+	return excess;
+}
+
+/*
+ * Pages that node @nid's zones lack to reach their high watermarks: when
+ * nonzero, global reclaim (kswapd or a direct reclaimer) is at work on the
+ * node, counts our frees as progress, and is done once the node has them.
+ */
+static unsigned long softmem_node_shortfall(int nid)
+{
+	pg_data_t *pgdat = NODE_DATA(nid);
+	unsigned long shortfall = 0;
+	int i;
+
+	for (i = 0; i < MAX_NR_ZONES; i++) {
+		struct zone *zone = &pgdat->node_zones[i];
+		unsigned long free, high;
+
+		if (!managed_zone(zone))
+			continue;
+		free = zone_page_state(zone, NR_FREE_PAGES);
+		high = high_wmark_pages(zone);
+		if (free < high)
+			shortfall += high - free;
+	}
+	return shortfall;
+}
+
+/*
+ * Pages this call may discard: see the top of this file.  ULONG_MAX means
+ * as many as the core asks for.
+ */
+static unsigned long softmem_reclaim_budget(struct shrink_control *sc)
+{
+	unsigned long need = max(softmem_node_shortfall(sc->nid),
+				 softmem_memcg_excess(sc->memcg));
+
+	if (need)
+		return need;
+	return SOFTMEM_MEMCG_RECLAIM_CREDITED ? ULONG_MAX : 0;
+}
+
 static unsigned long softmem_shrink_count(struct shrinker *shrinker,
 					  struct shrink_control *sc)
 {
@@ -56,6 +135,9 @@ static unsigned long softmem_shrink_count(struct shrinker *shrinker,
 	regions = list_lru_shrink_count(&softmem_lru, sc);
 	if (!regions)
 		return SHRINK_EMPTY;
+	/* Nothing to give this reclaim; the list stays marked non-empty. */
+	if (!softmem_reclaim_budget(sc))
+		return 0;
 	/*
 	 * Reclaim asks for work in batches, of 128 pages unless the shrinker
 	 * says otherwise; a batch smaller than a region would discard a whole
@@ -66,39 +148,61 @@ static unsigned long softmem_shrink_count(struct shrinker *shrinker,
 	return regions * per_region;
 }
 
+/**
+ * struct softmem_scan - one call of softmem_shrink_scan()
+ * @dispose: page sets of the regions discarded, freed after the walk
+ * @budget: pages the call may still discard; it discards whole regions, so
+ *	the last one may take it past
+ */
+struct softmem_scan {
+	struct list_head dispose;
+	unsigned long budget;
+};
+
 /*
  * Called with the list's lock held: takes the region's lock only if it is
  * free, leaves regions that a data operation is using, and moves the pages
- * of the rest to @arg for freeing after the walk.  The region stays on its
- * pool's list of suspended regions, which skips discarded entries.
+ * of the rest to the scan's dispose list for freeing after the walk.  The
+ * region stays on its pool's list of suspended regions, which skips
+ * discarded entries.  Once the budget is spent the rest of the walk only
+ * skips.
  */
 static enum lru_status softmem_isolate(struct list_head *item,
 				       struct list_lru_one *list, void *arg)
 {
 	struct softmem_region *region =
 		container_of(item, struct softmem_region, lru);
+	struct softmem_scan *scan = arg;
+	unsigned long nr;
 
-	if (!spin_trylock(&region->lock))
+	if (!scan->budget || !spin_trylock(&region->lock))
 		return LRU_SKIP;
 	if (region->users) {
 		spin_unlock(&region->lock);
 		return LRU_ROTATE;
 	}
+	nr = region->backing ? region->backing->nr_pages : 0;
 	list_lru_isolate(list, item);
-	softmem_region_discard_locked(region, arg);
+	softmem_region_discard_locked(region, &scan->dispose);
 	spin_unlock(&region->lock);
+	scan->budget -= min(nr, scan->budget);
 	return LRU_REMOVED;
 }
 
 static unsigned long softmem_shrink_scan(struct shrinker *shrinker,
 					 struct shrink_control *sc)
 {
+	struct softmem_scan scan = {
+		.dispose = LIST_HEAD_INIT(scan.dispose),
+	};
 	unsigned long pages = sc->nr_to_scan;
 	unsigned long freed;
-	LIST_HEAD(dispose);
 
 	/* Pairs with the release at the end of softmem_reclaim_init(). */
 	if (!smp_load_acquire(&softmem_lru_ready))
+		return SHRINK_STOP;
+	scan.budget = min(pages, softmem_reclaim_budget(sc));
+	if (!scan.budget)
 		return SHRINK_STOP;
 
 	/*
@@ -108,8 +212,8 @@ static unsigned long softmem_shrink_scan(struct shrinker *shrinker,
 	 */
 	sc->nr_to_scan = DIV_ROUND_UP(pages, softmem_pages_per_region());
 	softmem_compat_lru_shrink_walk(&softmem_lru, sc, softmem_isolate,
-				       &dispose);
-	freed = softmem_region_free_pages(&dispose);
+				       &scan);
+	freed = softmem_region_free_pages(&scan.dispose);
 	softmem_compat_account_reclaimed(freed);
 	return freed;
 }

@@ -268,6 +268,15 @@ static inline int module_param(const char *name, uint64_t *value)
 	return read_u64_file(path, value);
 }
 
+/* Set module parameter @name; run_all.sh restores it after each test. */
+static inline int set_module_param(const char *name, uint64_t value)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), SOFTMEM_SYSFS_PARAMS "/%s", name);
+	return write_u64_file(path, value);
+}
+
 /* Run every shrinker once: discards every suspended region with pages. */
 static inline int drop_caches(void)
 {

@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * softmem_proportional: reclaim that needs N pages discards about N pages.
+ *
+ * A memory cgroup holds 64 suspended regions of 4 MiB (256 MiB); each kind
+ * of reclaim then asks for 16, 64 or 192 MiB of it, and the test prints
+ * "discarded X MiB for Y MiB asked".  It fails above 1.5 Y + 4 MiB (one
+ * region), and, where the request is a limit that must be met, below Y less
+ * one region.  memory.reclaim cannot be met by discards on kernels that do
+ * not count them as progress (6.4 and later): there it only has the upper
+ * bound, and the test prints what the write returned.  The last variant is
+ * global pressure from a memory hog in the whole (512 MiB) guest.
+ */
+#include "softmem_test.h"
+
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <linux/mempolicy.h>
+
+#define NR_REGIONS	64
+#define REGION_BYTES	(4 * MiB)
+
+enum reclaim_kind {
+	KIND_MEMORY_MAX,	/* memory.max lowered by Y */
+	KIND_MEMORY_MAX_HOG,	/* a task in the cgroup at memory.max takes Y */
+	KIND_MEMORY_HIGH,	/* memory.high lowered by Y */
+	KIND_MEMORY_RECLAIM,	/* Y written to memory.reclaim */
+	KIND_POOL_LIMIT,	/* the pool's own limit lowered by Y */
+	KIND_GLOBAL,		/* a hog outside any limit takes Y beyond free */
+};
+
+FIXTURE(proportional) {
+	int pool;
+	uint64_t max_bytes, pool_max_bytes;	/* module parameters to restore */
+	char cgroup[128];	/* removed by teardown when set */
+	uint64_t h[NR_REGIONS];
+};
+
+FIXTURE_VARIANT(proportional) {
+	enum reclaim_kind kind;
+	uint64_t asked_mib;
+};
+
+#define PROPORTIONAL(name, k, mib)					\
+	FIXTURE_VARIANT_ADD(proportional, name##_##mib##M) {		\
+		.kind = k, .asked_mib = mib,				\
+	}
+
+PROPORTIONAL(memory_max, KIND_MEMORY_MAX, 16);
+PROPORTIONAL(memory_max, KIND_MEMORY_MAX, 64);
+PROPORTIONAL(memory_max, KIND_MEMORY_MAX, 192);
+PROPORTIONAL(memory_max_hog, KIND_MEMORY_MAX_HOG, 16);
+PROPORTIONAL(memory_max_hog, KIND_MEMORY_MAX_HOG, 64);
+PROPORTIONAL(memory_max_hog, KIND_MEMORY_MAX_HOG, 192);
+PROPORTIONAL(memory_high, KIND_MEMORY_HIGH, 16);
+PROPORTIONAL(memory_high, KIND_MEMORY_HIGH, 64);
+PROPORTIONAL(memory_high, KIND_MEMORY_HIGH, 192);
+PROPORTIONAL(memory_reclaim, KIND_MEMORY_RECLAIM, 16);
+PROPORTIONAL(memory_reclaim, KIND_MEMORY_RECLAIM, 64);
+PROPORTIONAL(memory_reclaim, KIND_MEMORY_RECLAIM, 192);
+PROPORTIONAL(pool_limit, KIND_POOL_LIMIT, 16);
+PROPORTIONAL(pool_limit, KIND_POOL_LIMIT, 64);
+PROPORTIONAL(pool_limit, KIND_POOL_LIMIT, 192);
+PROPORTIONAL(global, KIND_GLOBAL, 16);
+PROPORTIONAL(global, KIND_GLOBAL, 64);
+PROPORTIONAL(global, KIND_GLOBAL, 192);
+
+/*
+ * Spread the calling task's pages over both nodes of the test guest, so
+ * that neither node runs short (and reclaims on its own) while the cache
+ * is filled.  A guest with one node ignores the second bit.
+ */
+static void interleave_nodes(void)
+{
+	unsigned long mask = 3;
+
+	syscall(SYS_set_mempolicy, MPOL_INTERLEAVE, &mask, 8 * sizeof(mask));
+}
+
+/*
+ * Fill the fixture's pool from a child in @cgroup (or in the caller's own
+ * cgroup for NULL), so that the pages and descriptors are charged there;
+ * the pool outlives the child through the parent's descriptor.
+ */
+static void fill_cache(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(proportional) *self, const char *cgroup)
+{
+	char procs[192];
+	pid_t child;
+	int i;
+
+	child = fork();
+	ASSERT_LE(0, child);
+	if (!child) {
+		if (cgroup) {
+			snprintf(procs, sizeof(procs), "%s/cgroup.procs",
+				 cgroup);
+			if (write_file(procs, "0"))
+				_exit(1);
+		}
+		interleave_nodes();
+		for (i = 0; i < NR_REGIONS; i++) {
+			if (region_alloc_filled(self->pool, REGION_BYTES, i,
+						&self->h[i]) ||
+			    softmem_suspend(self->pool, self->h[i]))
+				_exit(2);
+		}
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(child));
+	/* Handles are given out in order from 1 in a new pool. */
+	for (i = 0; i < NR_REGIONS; i++)
+		self->h[i] = i + 1;
+}
+
+/* Bytes of the pool's regions discarded so far. */
+static uint64_t discarded_bytes(struct __test_metadata *_metadata,
+				FIXTURE_DATA(proportional) *self)
+{
+	struct softmem_stats stats;
+
+	EXPECT_EQ(0, pool_stats(self->pool, &stats));
+	return stats.discarded_bytes;
+}
+
+static uint64_t cgroup_u64(FIXTURE_DATA(proportional) *self,
+			   const char *file)
+{
+	char path[192];
+	uint64_t value = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", self->cgroup, file);
+	read_u64_file(path, &value);
+	return value;
+}
+
+static int cgroup_write(FIXTURE_DATA(proportional) *self, const char *file,
+			uint64_t value)
+{
+	char path[192];
+
+	snprintf(path, sizeof(path), "%s/%s", self->cgroup, file);
+	return write_u64_file(path, value);
+}
+
+/* Touch @bytes of anonymous memory from a child (in @cgroup if not NULL). */
+static int hog(const char *cgroup, uint64_t bytes)
+{
+	char procs[192];
+	pid_t child = fork();
+
+	if (child < 0)
+		return -errno;
+	if (!child) {
+		if (cgroup) {
+			snprintf(procs, sizeof(procs), "%s/cgroup.procs",
+				 cgroup);
+			if (write_file(procs, "0"))
+				_exit(1);
+		}
+		interleave_nodes();
+		/*
+		 * Base pages only: a huge page fault would also reclaim and
+		 * compact for a free 2 MiB block, which is no measure of the
+		 * memory the hog takes.
+		 */
+		prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
+		if (bytes) {
+			char *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+			if (p == MAP_FAILED)
+				_exit(2);
+			memset(p, 0x5a, bytes);
+		}
+		_exit(0);
+	}
+	return wait_child(child);
+}
+
+/* Sum of the high watermarks of every zone, in bytes. */
+static uint64_t high_watermarks(void)
+{
+	FILE *f = fopen("/proc/zoneinfo", "re");
+	unsigned long long pages, sum = 0;
+	char line[256];
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, " high %llu", &pages) == 1)
+			sum += pages;
+	fclose(f);
+	return sum * page_size();
+}
+
+/*
+ * Every region either reports the loss or still holds its pattern, and the
+ * losses add up to what the pool's counter says.
+ */
+static void check_regions(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(proportional) *self, uint64_t discarded)
+{
+	uint64_t lost = 0;
+	int i, state;
+
+	for (i = 0; i < NR_REGIONS; i++) {
+		state = region_resume_state(self->pool, self->h[i]);
+		if (state == SOFTMEM_DISCARDED) {
+			lost += REGION_BYTES;
+			EXPECT_EQ(1, region_matches(self->pool, self->h[i], 0,
+						    page_size(), REGION_ZERO));
+		} else {
+			EXPECT_EQ(SOFTMEM_INTACT, state);
+			EXPECT_EQ(1, region_matches(self->pool, self->h[i], 0,
+						    REGION_BYTES, i))
+				TH_LOG("region %d corrupt", i);
+		}
+	}
+	EXPECT_EQ(discarded, lost);
+}
+
+/* Room for the whole cache above the default caps (half of RAM). */
+#define CAP_BYTES	(1ULL << 30)
+
+FIXTURE_SETUP(proportional)
+{
+	SKIP_IF_NO_DEVICE();
+	ASSERT_EQ(0, module_param("max_bytes", &self->max_bytes));
+	ASSERT_EQ(0, module_param("pool_max_bytes", &self->pool_max_bytes));
+	ASSERT_EQ(0, set_module_param("max_bytes", CAP_BYTES));
+	ASSERT_EQ(0, set_module_param("pool_max_bytes", CAP_BYTES));
+	self->pool = softmem_open();
+	ASSERT_LE(0, self->pool);
+	if (variant->kind == KIND_GLOBAL || variant->kind == KIND_POOL_LIMIT)
+		return;
+	make_memcg(_metadata, self->cgroup, sizeof(self->cgroup),
+		   "softmem-proportional", 1ULL << 62);
+}
+
+FIXTURE_TEARDOWN(proportional)
+{
+	/* The pages go first: a cgroup still charged with them lingers. */
+	if (self->pool > 0)
+		softmem_close(self->pool);
+	if (self->cgroup[0])
+		rmdir(self->cgroup);
+	if (self->max_bytes) {
+		set_module_param("pool_max_bytes", self->pool_max_bytes);
+		set_module_param("max_bytes", self->max_bytes);
+	}
+}
+
+TEST_F_TIMEOUT(proportional, discards_what_is_asked, 600)
+{
+	uint64_t asked = variant->asked_mib * MiB, usage, before, discarded;
+	struct softmem_stats stats;
+	bool must_meet = true;
+	int ret = 0;
+
+	ASSERT_EQ(0, set_oom_score_adj(-1000));
+	fill_cache(_metadata, self, self->cgroup[0] ? self->cgroup : NULL);
+	ASSERT_EQ(0, pool_stats(self->pool, &stats));
+	ASSERT_EQ((uint64_t)NR_REGIONS * REGION_BYTES,
+		  stats.suspended_bytes + stats.discarded_bytes);
+	before = stats.discarded_bytes;
+	ASSERT_EQ(0, before) TH_LOG("discards while the cache was filled");
+	usage = cgroup_u64(self, "memory.current");
+
+	switch (variant->kind) {
+	case KIND_MEMORY_MAX:
+		ret = cgroup_write(self, "memory.max", usage - asked);
+		break;
+	case KIND_MEMORY_MAX_HOG:
+		ASSERT_EQ(0, cgroup_write(self, "memory.max", usage));
+		ret = hog(self->cgroup, asked);
+		break;
+	case KIND_MEMORY_HIGH:
+		ret = cgroup_write(self, "memory.high", usage - asked);
+		break;
+	case KIND_MEMORY_RECLAIM:
+		ret = cgroup_write(self, "memory.reclaim", asked);
+		ksft_print_msg("memory.reclaim of %llu MiB returned %s\n",
+			       (unsigned long long)variant->asked_mib,
+			       ret ? err_name(ret) : "0 (done)");
+		/* Met only where the kernel counts discards as progress. */
+		must_meet = !ret;
+		ret = 0;
+		break;
+	case KIND_POOL_LIMIT:
+		ret = softmem_set_limit(self->pool,
+					stats.resident_bytes - asked);
+		break;
+	case KIND_GLOBAL:
+		/* What the hog takes beyond free memory down to the marks. */
+		usage = meminfo_bytes("MemFree") - high_watermarks();
+		ret = hog(NULL, usage + asked);
+		ksft_print_msg("hog took %llu MiB with %llu MiB free above the high watermarks; %llu MiB free after\n",
+			       (unsigned long long)((usage + asked) / MiB),
+			       (unsigned long long)(usage / MiB),
+			       (unsigned long long)(meminfo_bytes("MemFree") / MiB));
+		must_meet = false;
+		break;
+	}
+	ASSERT_EQ(0, ret);
+
+	discarded = discarded_bytes(_metadata, self) - before;
+	ksft_print_msg("%s: discarded %llu MiB for %llu MiB asked\n",
+		       _metadata->name, (unsigned long long)(discarded / MiB),
+		       (unsigned long long)variant->asked_mib);
+	EXPECT_GE(asked + asked / 2 + REGION_BYTES, discarded);
+	if (must_meet)
+		EXPECT_LE(asked, discarded + REGION_BYTES);
+	check_regions(_metadata, self, discarded);
+}
+
+TEST_HARNESS_MAIN
