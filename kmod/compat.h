@@ -17,8 +17,8 @@
 #include "compat-probes.h"
 
 /*
- * A region's list_lru list is the one of its descriptor's node and memory
- * cgroup (kmem_cache_alloc_lru() made sure it exists).  Since 6.8 the
+ * A page set's list_lru list is the one of its node and memory cgroup
+ * (softmem_pages_get() made sure it exists).  Since 6.8 the
  * object-based calls are list_lru_add_obj() and list_lru_del_obj(); before,
  * list_lru_add() and list_lru_del() were.  Deriving the cgroup from the
  * object, not from a pointer kept in the region, keeps add and del on the
@@ -95,16 +95,17 @@ static inline void softmem_compat_account_reclaimed(unsigned long pages)
 #endif
 }
 
-/*
- * Whether memory cgroup reclaim counts those pages too.  6.4 stopped it
- * (flush_reclaim_state() credits them to global reclaim only) in the same
- * series that named mm_account_reclaimed_pages().
- */
+/* Pages freed outside the LRU lists so far in the reclaim pass under way. */
+static inline unsigned long softmem_compat_reclaimed_so_far(void)
+{
+	if (!current->reclaim_state)
+		return 0;
 #ifdef SOFTMEM_HAVE_MM_ACCOUNT_RECLAIMED_PAGES
-#define SOFTMEM_MEMCG_RECLAIM_CREDITED	false
+	return current->reclaim_state->reclaimed;
 #else
-#define SOFTMEM_MEMCG_RECLAIM_CREDITED	true
+	return current->reclaim_state->reclaimed_slab;
 #endif
+}
 
 /*
  * Shrinkers are allocated by shrinker_alloc() since 6.7, which also assigns

@@ -17,22 +17,71 @@
 /* What reads of never-written pages see. */
 static struct page *softmem_zero_page;
 
+/* Page sets: SLAB_ACCOUNT, charged like the pages they hold. */
+static struct kmem_cache *softmem_pages_cache;
+
 int softmem_pages_init(void)
 {
+	softmem_pages_cache = KMEM_CACHE(softmem_pages, SLAB_ACCOUNT);
+	if (!softmem_pages_cache)
+		return -ENOMEM;
 	softmem_zero_page = alloc_page(GFP_KERNEL | __GFP_ZERO);
-	return softmem_zero_page ? 0 : -ENOMEM;
+	if (!softmem_zero_page) {
+		kmem_cache_destroy(softmem_pages_cache);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 void softmem_pages_exit(void)
 {
 	__free_page(softmem_zero_page);
+	kmem_cache_destroy(softmem_pages_cache);
 }
 
 /*
- * Only the region's first writer installs the page set; while a data
- * operation holds the region, the set stays installed.
+ * A page set on node @nid in the current memory cgroup, whose list of the
+ * reclaim list_lru it will sit on.  kmem_cache_alloc_lru() makes sure that
+ * list exists but takes no node; when its object is elsewhere, one from
+ * @nid replaces it.
  */
-static struct softmem_pages *softmem_pages_get(struct softmem_region *region)
+static struct softmem_pages *softmem_pages_alloc(int nid)
+{
+	struct softmem_pages *backing, *on_node;
+
+	backing = kmem_cache_alloc_lru(softmem_pages_cache, &softmem_lru,
+				       SOFTMEM_GFP_KERNEL);
+	if (backing && page_to_nid(virt_to_page(backing)) != nid) {
+		on_node = kmem_cache_alloc_node(softmem_pages_cache,
+						SOFTMEM_GFP_KERNEL, nid);
+		if (on_node) {
+			kmem_cache_free(softmem_pages_cache, backing);
+			backing = on_node;
+		}
+	}
+	if (!backing)
+		return NULL;
+	memset(backing, 0, sizeof(*backing));
+	xa_init(&backing->pages);
+	backing->nid = nid;
+	INIT_LIST_HEAD(&backing->lru);
+	return backing;
+}
+
+/* Frees a page set that holds no page. */
+static void softmem_pages_free(struct softmem_pages *backing)
+{
+	xa_destroy(&backing->pages);
+	kmem_cache_free(softmem_pages_cache, backing);
+}
+
+/*
+ * The region's page set, made for pages on node @nid if it has none.  Only
+ * the region's first writer installs it; while a data operation holds the
+ * region, the set stays installed.
+ */
+static struct softmem_pages *softmem_pages_get(struct softmem_region *region,
+					       int nid)
 {
 	/* Pairs with the release below: see the set fully initialised. */
 	struct softmem_pages *backing = smp_load_acquire(&region->backing);
@@ -41,42 +90,50 @@ static struct softmem_pages *softmem_pages_get(struct softmem_region *region)
 	if (backing)
 		return backing;
 
-	fresh = kzalloc(sizeof(*fresh), SOFTMEM_GFP_KERNEL);
+	fresh = softmem_pages_alloc(nid);
 	if (!fresh)
 		return NULL;
-	xa_init(&fresh->pages);
+	fresh->region = region;
 
 	spin_lock(&region->lock);
 	backing = region->backing;
 	if (!backing) {
 		/* Lockless readers in this operation see an initialised set. */
 		smp_store_release(&region->backing, fresh);
+		/* Suspended while this operation was starting. */
+		if (region->state == SOFTMEM_REGION_SUSPENDED)
+			softmem_lru_add(region);
 		backing = fresh;
 		fresh = NULL;
 	}
 	spin_unlock(&region->lock);
-	kfree(fresh);
+	if (fresh)
+		softmem_pages_free(fresh);
 	return backing;
 }
 
-static struct page *softmem_page_alloc(struct softmem_region *region)
+/*
+ * A page on node @nid, or where the memory policy of the task puts it for
+ * NUMA_NO_NODE.
+ */
+static struct page *softmem_page_alloc(int nid)
 {
-	if (region->nid == NUMA_NO_NODE)
+	if (nid == NUMA_NO_NODE)
 		return alloc_page(SOFTMEM_GFP_PAGE);
-	return alloc_pages_node(region->nid, SOFTMEM_GFP_PAGE | __GFP_THISNODE, 0);
+	return alloc_pages_node(nid, SOFTMEM_GFP_PAGE | __GFP_THISNODE, 0);
 }
 
-/* A charged, zeroed page for @region, or NULL. */
-static struct page *softmem_page_new(struct softmem_region *region)
+/* A charged, zeroed page for @region on node @nid (see above), or NULL. */
+static struct page *softmem_page_new(struct softmem_region *region, int nid)
 {
 	struct softmem_pool *pool = region->pool;
 	struct page *page;
 
 	if (softmem_pool_charge(pool, 1))
 		return NULL;
-	page = softmem_page_alloc(region);
+	page = softmem_page_alloc(nid);
 	if (!page && softmem_pool_discard_own(pool, 1))
-		page = softmem_page_alloc(region);
+		page = softmem_page_alloc(nid);
 	if (!page)
 		softmem_pool_uncharge(pool, 1);
 	return page;
@@ -141,9 +198,40 @@ static int softmem_pages_install(struct softmem_region *region,
 }
 
 /*
+ * The page set of a region that has none, made on the node of its first
+ * page: the region's node, or the one the writer's memory policy picks.
+ * That page, at @index, goes on @fresh.  Returns NULL (with @fresh empty)
+ * if the set is on another node, made by a concurrent writer: the caller
+ * then allocates the page there.
+ */
+static struct softmem_pages *softmem_pages_start(struct softmem_region *region,
+						 unsigned long index,
+						 struct list_head *fresh,
+						 int *err)
+{
+	struct softmem_pages *backing;
+	struct page *page;
+
+	page = softmem_page_new(region, region->nid);
+	if (!page) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	set_page_private(page, index);
+	list_add_tail(&page->lru, fresh);
+	backing = softmem_pages_get(region, page_to_nid(page));
+	if (!backing)
+		*err = -ENOMEM;
+	if (!backing || backing->nid != page_to_nid(page))
+		softmem_pages_drop(region->pool, fresh);
+	return backing;
+}
+
+/*
  * Allocates every missing page of [offset, offset + length) before any is
  * installed, so that a write either fails for lack of memory with nothing
- * changed or can no longer fail for it halfway.
+ * changed or can no longer fail for it halfway.  All pages of a region are
+ * on one node, so that reclaim on that node finds them all.
  */
 int softmem_pages_populate(struct softmem_region *region, u64 offset,
 			   u64 length)
@@ -156,12 +244,21 @@ int softmem_pages_populate(struct softmem_region *region, u64 offset,
 
 	if (!length)
 		return 0;
-	backing = softmem_pages_get(region);
-	if (!backing)
-		return -ENOMEM;
-
+	index = offset >> PAGE_SHIFT;
 	last = (offset + length - 1) >> PAGE_SHIFT;
-	for (index = offset >> PAGE_SHIFT; index <= last; index++) {
+	if (READ_ONCE(region->state) == SOFTMEM_REGION_DEAD)
+		return -ENOENT;
+	/* Pairs with the release in softmem_pages_get(). */
+	backing = smp_load_acquire(&region->backing);
+	if (!backing) {
+		backing = softmem_pages_start(region, index, &fresh, &ret);
+		if (!backing)
+			return ret;
+		if (!list_empty(&fresh))
+			index++;
+	}
+
+	for (; index <= last; index++) {
 		if (xa_load(&backing->pages, index))
 			continue;
 		/*
@@ -172,7 +269,7 @@ int softmem_pages_populate(struct softmem_region *region, u64 offset,
 			ret = -ENOENT;
 			break;
 		}
-		page = softmem_page_new(region);
+		page = softmem_page_new(region, backing->nid);
 		if (!page) {
 			ret = -ENOMEM;
 			break;
@@ -216,6 +313,5 @@ void softmem_pages_destroy(struct softmem_pages *backing)
 		__free_page(page);
 		cond_resched();
 	}
-	xa_destroy(&backing->pages);
-	kfree(backing);
+	softmem_pages_free(backing);
 }

@@ -10,19 +10,22 @@
  * of a list is estimated from the average size of a suspended region.
  *
  * A call discards no more than the reclaim that called it needs (its
- * budget), whole regions at a time, so at most one region more:
+ * budget), whole regions at a time, so at most one region more, and never
+ * more than the core asks for:
  *
- *  - a node short of free memory (global reclaim): what its zones lack to
- *    reach their high watermarks;
  *  - a memory cgroup over, or about to go over, its memory.max or
  *    memory.high (its own or an ancestor's): what it takes to bring the
  *    cgroup back under the limit, read from its page counters;
- *  - any other reclaim: on kernels that count our frees as progress in
- *    memory cgroup reclaim (before 6.4), what the core asks for, since it
- *    stops asking once it has enough; since 6.4, nothing.  memory.reclaim
- *    neither tells a shrinker how much it wants nor counts what a shrinker
- *    frees, so it would call again and again until every suspended region
- *    in the cgroup was gone.
+ *  - a node short of free memory (global reclaim): what its zones lack to
+ *    reach their high watermarks;
+ *  - an explicit request (drop_caches, the shrinker's debugfs scan file),
+ *    which is no reclaim and has no reclaim state: what it asks for;
+ *  - any other reclaim, memory.reclaim above all: nothing.  memory.reclaim
+ *    does not tell a shrinker how much it wants and, since 6.4, does not
+ *    count what a shrinker frees either, so it would call again and again
+ *    until every suspended region in the cgroup was gone.  (6.1 counts the
+ *    frees, but a shrinker cannot tell memory.reclaim from global reclaim
+ *    there either, and one rule on every kernel is easier to rely on.)
  */
 #include <linux/list_lru.h>
 #include <linux/memcontrol.h>
@@ -39,16 +42,22 @@ static struct shrinker *softmem_shrinker;
 /* Callbacks may run before the list_lru exists on kernels before 6.7. */
 static bool softmem_lru_ready;
 
+/*
+ * Puts a suspended region's pages on the reclaim list of their node and
+ * memory cgroup: the list of their page set (see &struct softmem_pages).
+ */
 void softmem_lru_add(struct softmem_region *region)
 {
 	lockdep_assert_held(&region->lock);
-	softmem_compat_lru_add(&softmem_lru, &region->lru);
+	if (region->backing)
+		softmem_compat_lru_add(&softmem_lru, &region->backing->lru);
 }
 
 void softmem_lru_del(struct softmem_region *region)
 {
 	lockdep_assert_held(&region->lock);
-	softmem_compat_lru_del(&softmem_lru, &region->lru);
+	if (region->backing)
+		softmem_compat_lru_del(&softmem_lru, &region->backing->lru);
 }
 
 /* Pages per suspended region, on average over the module; at least 1. */
@@ -111,17 +120,28 @@ static unsigned long softmem_node_shortfall(int nid)
 }
 
 /*
- * Pages this call may discard: see the top of this file.  ULONG_MAX means
- * as many as the core asks for.
+ * Pages this call may discard: see the top of this file.  A cgroup over its
+ * limit gives what it is over, and the node's shortfall is left to the other
+ * cgroups, unless kswapd, which is surely global reclaim, is asking.
  */
 static unsigned long softmem_reclaim_budget(struct shrink_control *sc)
 {
-	unsigned long need = max(softmem_node_shortfall(sc->nid),
-				 softmem_memcg_excess(sc->memcg));
+	unsigned long excess = softmem_memcg_excess(sc->memcg);
+	unsigned long shortfall = softmem_node_shortfall(sc->nid);
+	unsigned long freed = softmem_compat_reclaimed_so_far();
 
-	if (need)
-		return need;
-	return SOFTMEM_MEMCG_RECLAIM_CREDITED ? ULONG_MAX : 0;
+	/* Not reclaim but drop_caches or the shrinker's debugfs scan file. */
+	if (!current->reclaim_state)
+		return ULONG_MAX;
+	if (excess && !current_is_kswapd())
+		return excess;
+	/*
+	 * Pages just freed may still sit in per-CPU lists, where the free
+	 * page count does not see them: what this reclaim pass has freed
+	 * already counts against the node's shortfall.
+	 */
+	shortfall = shortfall > freed ? shortfall - freed : 0;
+	return max(excess, shortfall);
 }
 
 static unsigned long softmem_shrink_count(struct shrinker *shrinker,
@@ -170,18 +190,23 @@ struct softmem_scan {
 static enum lru_status softmem_isolate(struct list_head *item,
 				       struct list_lru_one *list, void *arg)
 {
-	struct softmem_region *region =
-		container_of(item, struct softmem_region, lru);
+	struct softmem_pages *backing =
+		container_of(item, struct softmem_pages, lru);
+	struct softmem_region *region = backing->region;
 	struct softmem_scan *scan = arg;
 	unsigned long nr;
 
+	/*
+	 * The region cannot go while its pages are on the list: taking them
+	 * off takes the list's lock, which the walk holds.
+	 */
 	if (!scan->budget || !spin_trylock(&region->lock))
 		return LRU_SKIP;
 	if (region->users) {
 		spin_unlock(&region->lock);
 		return LRU_ROTATE;
 	}
-	nr = region->backing ? region->backing->nr_pages : 0;
+	nr = backing->nr_pages;
 	list_lru_isolate(list, item);
 	softmem_region_discard_locked(region, &scan->dispose);
 	spin_unlock(&region->lock);

@@ -23,11 +23,7 @@ static struct kmem_cache *softmem_region_cache;
 
 int softmem_regions_init(void)
 {
-	/*
-	 * SLAB_ACCOUNT: a descriptor is charged to its memory cgroup, which is
-	 * also how the memcg-aware list_lru finds the cgroup's list for it,
-	 * through every reparenting of that cgroup.
-	 */
+	/* SLAB_ACCOUNT: a descriptor is charged to its memory cgroup. */
 	softmem_region_cache = KMEM_CACHE(softmem_region, SLAB_ACCOUNT);
 	return softmem_region_cache ? 0 : -ENOMEM;
 }
@@ -48,16 +44,13 @@ int softmem_region_create(struct softmem_pool *pool, u64 length, int nid,
 	if (ret)
 		return ret;
 
-	/* Also makes sure the list_lru has a list for the memory cgroup. */
-	region = kmem_cache_alloc_lru(softmem_region_cache, &softmem_lru,
-				      SOFTMEM_GFP_KERNEL | __GFP_ZERO);
+	region = kmem_cache_zalloc(softmem_region_cache, SOFTMEM_GFP_KERNEL);
 	if (!region) {
 		ret = -ENOMEM;
 		goto err_uncharge;
 	}
 	spin_lock_init(&region->lock);
 	region->state = SOFTMEM_REGION_RESUMED;
-	INIT_LIST_HEAD(&region->lru);
 	INIT_LIST_HEAD(&region->pool_lru);
 	region->pool = pool;
 	region->nr_pages = length >> PAGE_SHIFT;

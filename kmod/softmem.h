@@ -90,14 +90,23 @@ enum softmem_state {
  * struct softmem_pages - the pages of a region
  * @pages: page index -> struct page; populated on first write
  * @nr_pages: pages in @pages, under the owning region's lock
+ * @nid: the NUMA node of every page in @pages
+ * @region: the region the pages belong to
+ * @lru: entry on the reclaim list_lru while the region is suspended; the
+ *	set itself is allocated on @nid, in the memory cgroup its pages are
+ *	charged to, so that it sits on that node's and that cgroup's list
  * @dispose: entry on a list of page sets to free once locks are dropped
  *
  * Kept apart from the region so that a discard can detach all pages in O(1)
- * under the region lock and free them after.
+ * under the region lock and free them after.  A region without pages is on
+ * no reclaim list: discarding it would free nothing.
  */
 struct softmem_pages {
 	struct xarray pages;
 	unsigned long nr_pages;
+	int nid;
+	struct softmem_region *region;
+	struct list_head lru;
 	struct list_head dispose;
 };
 
@@ -111,11 +120,11 @@ struct softmem_pages {
  * @users: data operations in flight; reclaim leaves the region alone while
  *	nonzero
  * @backing: the pages, NULL until the first write and after a discard
- * @lru: entry on the reclaim list_lru while suspended
  * @pool_lru: entry on @pool->suspended
  * @pool: the owning pool
  * @nr_pages: length in pages
- * @nid: NUMA node for pages, or NUMA_NO_NODE to follow the writer's policy
+ * @nid: NUMA node for pages, or NUMA_NO_NODE for the node the policy of the
+ *	first writer picks
  * @ref: references: the pool's index and each operation in flight
  * @rcu: frees the descriptor after RCU lookups are done
  */
@@ -125,7 +134,6 @@ struct softmem_region {
 	bool loss_unreported;
 	unsigned int users;
 	struct softmem_pages *backing;
-	struct list_head lru;
 	struct list_head pool_lru;
 	struct softmem_pool *pool;
 	unsigned long nr_pages;

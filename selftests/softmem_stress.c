@@ -1011,6 +1011,8 @@ static void watermarks(uint64_t *min, uint64_t *low)
  * and low watermarks and the swing crosses the low one: kswapd wakes up at
  * every round and reclaims, calling the shrinker from real reclaim, while
  * allocations still succeed without direct reclaim, far from the OOM killer.
+ * The hog's pages are MADV_FREE: if the hog is too slow to give memory back
+ * (a loaded host stretches its sleeps), reclaim takes them itself.
  */
 static void __attribute__((noreturn))
 hog(struct stress_shm *shm, uint64_t floor)
@@ -1033,6 +1035,13 @@ hog(struct stress_shm *shm, uint64_t floor)
 				step = size - held;
 			if (madvise(p + held, step, MADV_POPULATE_WRITE))
 				memset(p + held, 0x5a, step);
+			/*
+			 * Still held, but lazily freed: reclaim can always
+			 * take it, so the hog never drives the machine to
+			 * the OOM killer, however late it wakes up to back
+			 * off on a loaded host.
+			 */
+			madvise(p + held, step, MADV_FREE);
 			held += step;
 			if (held > shm->hog_peak)
 				shm->hog_peak = held;
