@@ -141,21 +141,28 @@ static void softmem_ioc_resume_undo(struct softmem_pool *pool, void *data)
 }
 
 /*
- * Faults in a user buffer before anything changes, so that a bad buffer
- * fails with EFAULT with the region untouched.
+ * Takes @region into use for an operation on a user buffer: pins it against
+ * reclaim, faults the buffer in, then takes the region into use.  A bad
+ * buffer fails with EFAULT with the region's state untouched, and a region
+ * found usable here is not discarded however long the faults take.
  */
-static int softmem_prefault(u64 addr, u64 length, bool write)
+static int softmem_begin_user(struct softmem_region *region, u64 addr,
+			      u64 length, bool write)
 {
 	void __user *buf = u64_to_user_ptr(addr);
+	int ret;
 
-	if (!length)
-		return 0;
-	if (!access_ok(buf, length))
+	if (length && !access_ok(buf, length))
 		return -EFAULT;
-	if (write ? fault_in_safe_writeable(buf, length) :
-		    fault_in_readable(buf, length))
+	ret = softmem_region_hold(region);
+	if (ret)
+		return ret;
+	if (length && (write ? fault_in_safe_writeable(buf, length) :
+			       fault_in_readable(buf, length))) {
+		softmem_region_end(region);
 		return -EFAULT;
-	return 0;
+	}
+	return softmem_region_begin_held(region);
 }
 
 static int softmem_ioc_rw(struct softmem_pool *pool, void *data, bool write)
@@ -169,10 +176,7 @@ static int softmem_ioc_rw(struct softmem_pool *pool, void *data, bool write)
 	region = softmem_get_range(pool, arg->handle, arg->offset, arg->length);
 	if (IS_ERR(region))
 		return PTR_ERR(region);
-	ret = softmem_prefault(arg->addr, arg->length, !write);
-	if (ret)
-		goto out;
-	ret = softmem_region_begin(region);
+	ret = softmem_begin_user(region, arg->addr, arg->length, !write);
 	if (ret)
 		goto out;
 	if (write)
@@ -302,9 +306,7 @@ static int softmem_compare_user(struct softmem_pool *pool,
 	region = softmem_get_range(pool, arg->handle, arg->offset, arg->length);
 	if (IS_ERR(region))
 		return PTR_ERR(region);
-	ret = softmem_prefault(arg->addr, arg->length, false);
-	if (!ret)
-		ret = softmem_region_begin(region);
+	ret = softmem_begin_user(region, arg->addr, arg->length, false);
 	if (!ret) {
 		ret = softmem_access_compare_user(region, arg->offset,
 						  arg->length,

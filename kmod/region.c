@@ -297,6 +297,41 @@ int softmem_region_begin(struct softmem_region *region)
 }
 
 /*
+ * Pins a usable region against reclaim without taking it into use, for an
+ * operation that must fault in a user buffer before it may change anything:
+ * reclaim cannot discard the region meanwhile.  softmem_region_begin_held()
+ * then takes it into use, or softmem_region_end() lets it go unchanged.
+ */
+int softmem_region_hold(struct softmem_region *region)
+{
+	int ret;
+
+	spin_lock(&region->lock);
+	ret = softmem_region_usable(region);
+	if (!ret)
+		region->users++;
+	spin_unlock(&region->lock);
+	return ret;
+}
+
+/*
+ * softmem_region_begin() for a region softmem_region_hold() pinned: fails,
+ * letting the region go, only if it was freed meanwhile.
+ */
+int softmem_region_begin_held(struct softmem_region *region)
+{
+	int ret;
+
+	spin_lock(&region->lock);
+	region->users--;
+	ret = softmem_region_usable(region);
+	if (!ret)
+		softmem_region_pin(region);
+	spin_unlock(&region->lock);
+	return ret;
+}
+
+/*
  * The same for two regions at once: either both are taken into use or
  * neither changes.
  */

@@ -186,6 +186,8 @@ int softmem_region_resume(struct softmem_pool *pool, u64 handle,
 			  bool *discarded);
 void softmem_region_unresume(struct softmem_pool *pool, u64 handle);
 int softmem_region_begin(struct softmem_region *region);
+int softmem_region_hold(struct softmem_region *region);
+int softmem_region_begin_held(struct softmem_region *region);
 int softmem_region_begin_pair(struct softmem_region *a,
 			      struct softmem_region *b);
 void softmem_region_end(struct softmem_region *region);

@@ -9,6 +9,10 @@
  */
 #include "softmem_test.h"
 
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <linux/userfaultfd.h>
+
 #define REGION_PAGES	4
 #define OP_LENGTH	200
 #define TARGET_SEED	1
@@ -322,6 +326,86 @@ enum data_op {
 	OP_COMPARE_BUF,
 	OP_FIND,
 };
+
+struct reader {
+	int pool;
+	uint64_t handle;
+	void *buf;
+	uint64_t length;
+	int ret;
+};
+
+static void *read_region(void *arg)
+{
+	struct reader *r = arg;
+
+	r->ret = softmem_read(r->pool, r->handle, 0, r->buf, r->length);
+	return NULL;
+}
+
+/*
+ * A READ that has found its region usable keeps it: reclaim cannot discard
+ * the region while the READ faults in its buffer.  The buffer is under
+ * userfaultfd, so the READ stops at its first fault until the test, having
+ * suspended the region and run every shrinker meanwhile, supplies the page.
+ */
+TEST_F_TIMEOUT(states, read_pins_region_while_faulting_in_buffer, 60)
+{
+	uint64_t length = 4 * self->page, h;
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct uffdio_copy copy = { 0 };
+	struct uffd_msg msg;
+	struct reader r;
+	pthread_t thread;
+	void *zeros;
+	int uffd;
+
+	uffd = syscall(SYS_userfaultfd, O_CLOEXEC);
+	if (uffd < 0)
+		SKIP(return, "no userfaultfd (%s): kernel without CONFIG_USERFAULTFD",
+		     strerror(errno));
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_API, &api));
+	r.buf = mmap(NULL, length, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	zeros = calloc(1, length);
+	ASSERT_NE(MAP_FAILED, r.buf);
+	ASSERT_NE(NULL, zeros);
+	reg.range.start = (uintptr_t)r.buf;
+	reg.range.len = length;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_REGISTER, &reg));
+
+	ASSERT_EQ(0, region_alloc_filled(self->pool, length, 21, &h));
+	r.pool = self->pool;
+	r.handle = h;
+	r.length = length;
+	ASSERT_EQ(0, pthread_create(&thread, NULL, read_region, &r));
+
+	/* The READ is inside its fault-in now: suspend, and reclaim all. */
+	ASSERT_EQ(sizeof(msg), read(uffd, &msg, sizeof(msg)));
+	EXPECT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+	EXPECT_EQ(0, softmem_suspend(self->pool, h));
+	EXPECT_EQ(0, drop_caches());
+
+	copy.dst = (uintptr_t)r.buf;
+	copy.src = (uintptr_t)zeros;
+	copy.len = length;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_COPY, &copy));
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+
+	EXPECT_EQ(0, r.ret) TH_LOG("READ failed: %s", err_name(r.ret));
+	for (uint64_t i = 0; i < length; i++)
+		if (((uint8_t *)r.buf)[i] != pattern_byte(i, 21)) {
+			EXPECT_EQ(pattern_byte(i, 21), ((uint8_t *)r.buf)[i])
+				TH_LOG("byte %llu", (unsigned long long)i);
+			break;
+		}
+	/* The READ took the region back into use: nothing was lost. */
+	EXPECT_EQ(SOFTMEM_INTACT, region_resume_state(self->pool, h));
+	close(uffd);
+	munmap(r.buf, length);
+	free(zeros);
+}
 
 FIXTURE(data_op) {
 	int pool;
