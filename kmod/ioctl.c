@@ -29,6 +29,7 @@ union softmem_ioctl_arg {
 	struct softmem_find find;
 	struct softmem_stats stats;
 	struct softmem_configure configure;
+	struct softmem_node_stats node_stats;
 };
 
 /* Checks that [offset, offset + length) lies within @region. */
@@ -385,6 +386,23 @@ static int softmem_ioc_stats(struct softmem_pool *pool, void *data)
 	return 0;
 }
 
+static int softmem_ioc_node_stats(struct softmem_pool *pool, void *data)
+{
+	struct softmem_node_stats *arg = data;
+	unsigned int nid;
+
+	if (arg->flags || arg->__reserved)
+		return -EINVAL;
+	if (arg->node >= nr_node_ids || !node_possible(arg->node))
+		return -EINVAL;
+	nid = array_index_nospec(arg->node, nr_node_ids);
+	arg->resident_bytes =
+		softmem_bytes(&pool->node_stats[nid][SOFTMEM_NODE_RESIDENT_PAGES]);
+	arg->suspended_bytes =
+		softmem_bytes(&pool->node_stats[nid][SOFTMEM_NODE_SUSPENDED_PAGES]);
+	return 0;
+}
+
 static int softmem_ioc_configure(struct softmem_pool *pool, void *data)
 {
 	struct softmem_configure *arg = data;
@@ -485,6 +503,12 @@ static const struct softmem_ioctl_op softmem_ioctl_ops[] = {
 		.size = sizeof(struct softmem_configure),
 		.min_size = offsetofend(struct softmem_configure, limit_bytes),
 		.execute = softmem_ioc_configure,
+	},
+	[SOFTMEM_CMD_NODE_STATS] = {
+		.size = sizeof(struct softmem_node_stats),
+		.min_size = offsetofend(struct softmem_node_stats, suspended_bytes),
+		.output = true,
+		.execute = softmem_ioc_node_stats,
 	},
 };
 

@@ -190,9 +190,10 @@ static int softmem_pages_install(struct softmem_region *region,
 
 	spin_lock(&region->lock);
 	backing->nr_pages += added;
+	softmem_node_stat_add(region->pool, backing->nid,
+			      SOFTMEM_NODE_RESIDENT_PAGES, added);
 	if (region->state == SOFTMEM_REGION_SUSPENDED)
-		softmem_stat_add(region->pool, SOFTMEM_STAT_SUSPENDED_PAGES,
-				 added);
+		softmem_region_add_suspended(region, added);
 	spin_unlock(&region->lock);
 	return ret;
 }

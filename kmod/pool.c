@@ -3,6 +3,7 @@
  * Pools: the regions of one open /dev/softmem, and the pool's limit on
  * resident pages.
  */
+#include <linux/overflow.h>
 #include <linux/slab.h>
 #include <linux/xarray.h>
 
@@ -12,7 +13,8 @@ struct softmem_pool *softmem_pool_create(void)
 {
 	struct softmem_pool *pool;
 
-	pool = kzalloc(sizeof(*pool), SOFTMEM_GFP_KERNEL);
+	pool = kzalloc(struct_size(pool, node_stats, nr_node_ids),
+		       SOFTMEM_GFP_KERNEL);
 	if (!pool)
 		return NULL;
 	xa_init_flags(&pool->regions, XA_FLAGS_ALLOC1);

@@ -107,6 +107,9 @@ void softmem_region_put(struct softmem_region *region)
 		return;
 	if (region->backing) {
 		softmem_pool_uncharge(pool, region->backing->nr_pages);
+		softmem_node_stat_add(pool, region->backing->nid,
+				      SOFTMEM_NODE_RESIDENT_PAGES,
+				      -(long)region->backing->nr_pages);
 		softmem_pages_destroy(region->backing);
 	}
 	softmem_stat_add(pool, SOFTMEM_STAT_REGIONS, -1);
@@ -118,6 +121,20 @@ static unsigned long softmem_region_resident(struct softmem_region *region)
 {
 	lockdep_assert_held(&region->lock);
 	return region->backing ? region->backing->nr_pages : 0;
+}
+
+/*
+ * Adds @delta pages to the suspended pages of the region's pool, of the
+ * module and of the node of its pages.
+ */
+void softmem_region_add_suspended(struct softmem_region *region, long delta)
+{
+	lockdep_assert_held(&region->lock);
+	if (!region->backing)
+		return;
+	softmem_stat_add(region->pool, SOFTMEM_STAT_SUSPENDED_PAGES, delta);
+	softmem_node_stat_add(region->pool, region->backing->nid,
+			      SOFTMEM_NODE_SUSPENDED_PAGES, delta);
 }
 
 static void softmem_region_unlink_pool(struct softmem_region *region)
@@ -135,8 +152,8 @@ static void softmem_region_unsuspend(struct softmem_region *region)
 	lockdep_assert_held(&region->lock);
 	softmem_lru_del(region);
 	softmem_region_unlink_pool(region);
-	softmem_stat_add(region->pool, SOFTMEM_STAT_SUSPENDED_PAGES,
-			 -(long)softmem_region_resident(region));
+	softmem_region_add_suspended(region,
+				     -(long)softmem_region_resident(region));
 	region->state = SOFTMEM_REGION_RESUMED;
 }
 
@@ -181,8 +198,8 @@ int softmem_region_suspend(struct softmem_pool *pool, u64 handle)
 	case SOFTMEM_REGION_RESUMED:
 		region->state = SOFTMEM_REGION_SUSPENDED;
 		region->loss_unreported = false;
-		softmem_stat_add(pool, SOFTMEM_STAT_SUSPENDED_PAGES,
-				 softmem_region_resident(region));
+		softmem_region_add_suspended(region,
+					     softmem_region_resident(region));
 		softmem_lru_add(region);
 		spin_lock(&pool->lru_lock);
 		list_move_tail(&region->pool_lru, &pool->suspended);
@@ -380,12 +397,14 @@ void softmem_region_discard_locked(struct softmem_region *region,
 	lockdep_assert_held(&region->lock);
 	WARN_ON_ONCE(region->state != SOFTMEM_REGION_SUSPENDED || region->users);
 
+	softmem_region_add_suspended(region, -(long)nr);
 	if (region->backing) {
+		softmem_node_stat_add(pool, region->backing->nid,
+				      SOFTMEM_NODE_RESIDENT_PAGES, -(long)nr);
 		list_add(&region->backing->dispose, dispose);
 		region->backing = NULL;
 	}
 	region->state = SOFTMEM_REGION_DISCARDED;
-	softmem_stat_add(pool, SOFTMEM_STAT_SUSPENDED_PAGES, -(long)nr);
 	softmem_pool_uncharge(pool, nr);
 	softmem_stat_add(pool, SOFTMEM_STAT_DISCARDED_PAGES, nr);
 	softmem_stat_add(pool, SOFTMEM_STAT_DISCARD_EVENTS, 1);

@@ -20,6 +20,7 @@
 #include <linux/gfp.h>
 #include <linux/list.h>
 #include <linux/list_lru.h>
+#include <linux/nodemask.h>
 #include <linux/refcount.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
@@ -54,6 +55,20 @@ enum softmem_stat {
 };
 
 /**
+ * enum softmem_node_stat - usage counters kept per pool and NUMA node
+ * @SOFTMEM_NODE_RESIDENT_PAGES: pages of the pool's regions on the node
+ * @SOFTMEM_NODE_SUSPENDED_PAGES: those of them in suspended regions
+ * @SOFTMEM_NR_NODE_STATS: number of counters
+ *
+ * A region's pages are all on one node, its page set's.
+ */
+enum softmem_node_stat {
+	SOFTMEM_NODE_RESIDENT_PAGES,
+	SOFTMEM_NODE_SUSPENDED_PAGES,
+	SOFTMEM_NR_NODE_STATS,
+};
+
+/**
  * struct softmem_pool - the regions of one open /dev/softmem
  * @regions: handle -> &struct softmem_region; lookups under RCU
  * @next_handle: cursor for cyclic handle allocation, under @regions' lock
@@ -62,6 +77,8 @@ enum softmem_stat {
  *	discarded regions are unlinked lazily, by whoever next holds them
  * @limit_pages: limit on @stats.resident_pages
  * @stats: usage of this pool, indexed by &enum softmem_stat
+ * @node_stats: usage per node: nr_node_ids rows indexed by
+ *	&enum softmem_node_stat
  */
 struct softmem_pool {
 	struct xarray regions;
@@ -70,6 +87,7 @@ struct softmem_pool {
 	struct list_head suspended;
 	unsigned long limit_pages;
 	atomic_long_t stats[SOFTMEM_NR_STATS];
+	atomic_long_t node_stats[][SOFTMEM_NR_NODE_STATS];
 };
 
 /**
@@ -144,6 +162,7 @@ struct softmem_region {
 
 /* stats.c */
 extern atomic_long_t softmem_global_stats[SOFTMEM_NR_STATS];
+extern atomic_long_t softmem_global_node_stats[MAX_NUMNODES][SOFTMEM_NR_NODE_STATS];
 extern atomic_long_t softmem_pools;
 extern const struct attribute_group *softmem_stats_groups[];
 
@@ -153,6 +172,15 @@ static inline void softmem_stat_add(struct softmem_pool *pool,
 {
 	atomic_long_add(delta, &pool->stats[item]);
 	atomic_long_add(delta, &softmem_global_stats[item]);
+}
+
+/* Adds @delta to counter @item of node @nid, for @pool and the module. */
+static inline void softmem_node_stat_add(struct softmem_pool *pool, int nid,
+					 enum softmem_node_stat item,
+					 long delta)
+{
+	atomic_long_add(delta, &pool->node_stats[nid][item]);
+	atomic_long_add(delta, &softmem_global_node_stats[nid][item]);
 }
 
 /* main.c: module parameters */
@@ -191,6 +219,7 @@ int softmem_region_begin_held(struct softmem_region *region);
 int softmem_region_begin_pair(struct softmem_region *a,
 			      struct softmem_region *b);
 void softmem_region_end(struct softmem_region *region);
+void softmem_region_add_suspended(struct softmem_region *region, long delta);
 void softmem_region_discard_locked(struct softmem_region *region,
 				   struct list_head *dispose);
 unsigned long softmem_region_free_pages(struct list_head *dispose);

@@ -7,11 +7,13 @@
  */
 #include <linux/device.h>
 #include <linux/mm.h>
+#include <linux/nodemask.h>
 #include <linux/sysfs.h>
 
 #include "softmem.h"
 
 atomic_long_t softmem_global_stats[SOFTMEM_NR_STATS];
+atomic_long_t softmem_global_node_stats[MAX_NUMNODES][SOFTMEM_NR_NODE_STATS];
 atomic_long_t softmem_pools;
 
 static ssize_t softmem_show_count(char *buf, enum softmem_stat item)
@@ -25,6 +27,21 @@ static ssize_t softmem_show_pages(char *buf, enum softmem_stat item)
 	u64 pages = atomic_long_read(&softmem_global_stats[item]);
 
 	return sysfs_emit(buf, "%llu\n", pages << PAGE_SHIFT);
+}
+
+/* One line "<node> <bytes>" per node with memory. */
+static ssize_t softmem_show_nodes(char *buf, enum softmem_node_stat item)
+{
+	ssize_t len = 0;
+	int nid;
+
+	for_each_node_state(nid, N_MEMORY) {
+		u64 pages = atomic_long_read(&softmem_global_node_stats[nid][item]);
+
+		len += sysfs_emit_at(buf, len, "%d %llu\n", nid,
+				     pages << PAGE_SHIFT);
+	}
+	return len;
 }
 
 static ssize_t pools_show(struct device *dev, struct device_attribute *attr,
@@ -76,6 +93,22 @@ static ssize_t discarded_bytes_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(discarded_bytes);
 
+static ssize_t node_resident_bytes_show(struct device *dev,
+					struct device_attribute *attr,
+					char *buf)
+{
+	return softmem_show_nodes(buf, SOFTMEM_NODE_RESIDENT_PAGES);
+}
+static DEVICE_ATTR_RO(node_resident_bytes);
+
+static ssize_t node_suspended_bytes_show(struct device *dev,
+					 struct device_attribute *attr,
+					 char *buf)
+{
+	return softmem_show_nodes(buf, SOFTMEM_NODE_SUSPENDED_PAGES);
+}
+static DEVICE_ATTR_RO(node_suspended_bytes);
+
 static struct attribute *softmem_stats_attrs[] = {
 	&dev_attr_pools.attr,
 	&dev_attr_regions.attr,
@@ -84,6 +117,8 @@ static struct attribute *softmem_stats_attrs[] = {
 	&dev_attr_suspended_bytes.attr,
 	&dev_attr_discarded_bytes.attr,
 	&dev_attr_discard_events.attr,
+	&dev_attr_node_resident_bytes.attr,
+	&dev_attr_node_suspended_bytes.attr,
 	NULL
 };
 

@@ -76,6 +76,23 @@ SOFTMEM_EXPORT int softmem_stats(int pool, struct softmem_stats *stats)
 	return ret;
 }
 
+SOFTMEM_EXPORT int softmem_node_stats(int pool, unsigned int node,
+				      struct softmem_node_stats *stats)
+{
+	struct softmem_node_stats arg = {
+		.size = sizeof(arg),
+		.node = node,
+	};
+	int ret;
+
+	if (!stats)
+		return -EFAULT;
+	ret = softmem_ioctl(pool, SOFTMEM_IOC_NODE_STATS, &arg);
+	if (!ret)
+		*stats = arg;
+	return ret;
+}
+
 static int softmem_alloc_flags(int pool, uint64_t length, uint32_t flags,
 			       uint32_t node, uint64_t *handle)
 {

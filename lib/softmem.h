@@ -25,6 +25,8 @@ int softmem_open(void);
 int softmem_close(int pool);
 int softmem_set_limit(int pool, uint64_t limit_bytes);
 int softmem_stats(int pool, struct softmem_stats *stats);
+int softmem_node_stats(int pool, unsigned int node,
+		       struct softmem_node_stats *stats);
 
 /* Region lifetime and state */
 int softmem_alloc(int pool, uint64_t length, uint64_t *handle);

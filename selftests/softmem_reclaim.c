@@ -555,4 +555,134 @@ TEST_F_TIMEOUT(reclaim, numa_alloc_node_overrides_policy, 120)
 	check_placement(_metadata, self, h, 1, 0);
 }
 
+/* Sum of the high watermarks of node @nid's zones, in bytes. */
+static uint64_t node_high_watermarks(int nid)
+{
+	FILE *f = fopen("/proc/zoneinfo", "re");
+	unsigned long long pages, sum = 0;
+	char line[256];
+	int node = -1;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Node %d,", &node) == 1)
+			continue;
+		if (node == nid && sscanf(line, " high %llu", &pages) == 1)
+			sum += pages;
+	}
+	fclose(f);
+	return sum * page_size();
+}
+
+static uint64_t node_free(int nid)
+{
+	char path[96], key[32];
+
+	snprintf(path, sizeof(path),
+		 "/sys/devices/system/node/node%d/meminfo", nid);
+	snprintf(key, sizeof(key), "Node %d MemFree", nid);
+	return meminfo_file_bytes(path, key);
+}
+
+/* The pool's resident and suspended bytes on @nid, via ioctl and sysfs. */
+static void check_node_stats(struct __test_metadata *_metadata, int pool,
+			     int nid, uint64_t resident, uint64_t suspended)
+{
+	struct softmem_node_stats st;
+	char text[256], want[64];
+
+	ASSERT_EQ(0, softmem_node_stats(pool, nid, &st));
+	EXPECT_EQ(resident, st.resident_bytes) TH_LOG("node %d", nid);
+	EXPECT_EQ(suspended, st.suspended_bytes) TH_LOG("node %d", nid);
+	/* The only pool: the module's figures are the same. */
+	ASSERT_EQ(0, read_file(SOFTMEM_SYSFS_STATS "/node_resident_bytes",
+			       text, sizeof(text)));
+	snprintf(want, sizeof(want), "%d %llu\n", nid,
+		 (unsigned long long)resident);
+	EXPECT_NE(NULL, strstr(text, want)) TH_LOG("%s", text);
+	ASSERT_EQ(0, read_file(SOFTMEM_SYSFS_STATS "/node_suspended_bytes",
+			       text, sizeof(text)));
+	snprintf(want, sizeof(want), "%d %llu\n", nid,
+		 (unsigned long long)suspended);
+	EXPECT_NE(NULL, strstr(text, want)) TH_LOG("%s", text);
+}
+
+/*
+ * Regions on both nodes, pressure on node 1 only (a hog bound to it takes
+ * its free memory and 16 MiB more): only node-1 regions are discarded, and
+ * the per-node counters follow.
+ */
+TEST_F_TIMEOUT(reclaim, numa_node_pressure_discards_only_its_regions, 300)
+{
+	const int per_node = 16;
+	const uint64_t length = 4 * MiB, total = per_node * length;
+	struct softmem_node_stats st;
+	uint64_t h[2][16], take;
+	int nid, i, lost[2] = { 0, 0 };
+	pid_t hog;
+
+	if (!have_node1(_metadata))
+		return;
+	ASSERT_EQ(0, set_oom_score_adj(-1000));
+	for (nid = 0; nid < 2; nid++) {
+		for (i = 0; i < per_node; i++) {
+			ASSERT_EQ(0, softmem_alloc_on_node(self->pool, length,
+							   nid, &h[nid][i]));
+			ASSERT_EQ(0, region_write_pattern(self->pool,
+							  h[nid][i], 0, length,
+							  nid * per_node + i));
+		}
+		check_node_stats(_metadata, self->pool, nid, total, 0);
+	}
+	for (nid = 0; nid < 2; nid++)
+		for (i = 0; i < per_node; i++)
+			ASSERT_EQ(0, softmem_suspend(self->pool, h[nid][i]));
+	for (nid = 0; nid < 2; nid++)
+		check_node_stats(_metadata, self->pool, nid, total, total);
+
+	take = node_free(1) - node_high_watermarks(1) + 16 * MiB;
+	hog = fork();
+	ASSERT_LE(0, hog);
+	if (!hog) {
+		unsigned long mask = 2;
+		char *p;
+
+		set_oom_score_adj(1000);
+		if (syscall(SYS_set_mempolicy, MPOL_BIND, &mask,
+			    8 * sizeof(mask)))
+			_exit(2);
+		p = mmap(NULL, take, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			_exit(3);
+		memset(p, 0x5a, take);
+		_exit(0);
+	}
+	EXPECT_EQ(0, wait_child(hog));
+
+	for (nid = 0; nid < 2; nid++) {
+		for (i = 0; i < per_node; i++) {
+			int state = region_resume_state(self->pool, h[nid][i]);
+
+			if (state == SOFTMEM_DISCARDED) {
+				lost[nid]++;
+				continue;
+			}
+			EXPECT_EQ(SOFTMEM_INTACT, state);
+			EXPECT_EQ(1, region_matches(self->pool, h[nid][i], 0,
+						    length,
+						    nid * per_node + i));
+		}
+		ASSERT_EQ(0, softmem_node_stats(self->pool, nid, &st));
+		EXPECT_EQ(total - lost[nid] * length, st.resident_bytes);
+		EXPECT_EQ(0, st.suspended_bytes);
+	}
+	TH_LOG("node 1 pressure of %llu MiB discarded %d node-0 and %d node-1 regions",
+	       (unsigned long long)(take / MiB), lost[0], lost[1]);
+	EXPECT_EQ(0, lost[0]);
+	EXPECT_LT(0, lost[1]);
+	EXPECT_EQ(-EINVAL, softmem_node_stats(self->pool, 1 << 20, &st));
+}
+
 TEST_HARNESS_MAIN

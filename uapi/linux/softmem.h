@@ -50,6 +50,7 @@
  * @SOFTMEM_CMD_FIND: see &struct softmem_find
  * @SOFTMEM_CMD_STATS: see &struct softmem_stats
  * @SOFTMEM_CMD_CONFIGURE: see &struct softmem_configure
+ * @SOFTMEM_CMD_NODE_STATS: see &struct softmem_node_stats
  */
 enum softmem_cmd {
 	SOFTMEM_CMD_ALLOC = 0x00,
@@ -65,6 +66,7 @@ enum softmem_cmd {
 	SOFTMEM_CMD_FIND,
 	SOFTMEM_CMD_STATS,
 	SOFTMEM_CMD_CONFIGURE,
+	SOFTMEM_CMD_NODE_STATS,
 };
 
 /**
@@ -342,6 +344,33 @@ struct softmem_configure {
 	__u64 limit_bytes;
 };
 
+/**
+ * struct softmem_node_stats - the pool's pages on one NUMA node
+ *	(SOFTMEM_IOC_NODE_STATS)
+ * @size: sizeof(struct softmem_node_stats)
+ * @flags: must be 0
+ * @node: the node; EINVAL if the system has no such node
+ * @__reserved: must be 0
+ * @resident_bytes: output: bytes of the pool's pages on @node
+ * @suspended_bytes: output: those of them in suspended regions: what
+ *	reclaim on @node may discard
+ *
+ * All pages of a region are on one node: the node given at allocation
+ * (%SOFTMEM_ALLOC_NODE), else the one the memory policy of the region's
+ * first writer picked for its first page.  Reclaim on a node discards only
+ * regions whose pages are there.  The same counters summed over every pool
+ * are in /sys/class/misc/softmem/stats/node_resident_bytes and
+ * node_suspended_bytes, one "<node> <bytes>" line per node with memory.
+ */
+struct softmem_node_stats {
+	__u32 size;
+	__u32 flags;
+	__u32 node;
+	__u32 __reserved;
+	__u64 resident_bytes;
+	__u64 suspended_bytes;
+};
+
 #define SOFTMEM_IOC_ALLOC	_IO(SOFTMEM_IOCTL_MAGIC, SOFTMEM_CMD_ALLOC)
 #define SOFTMEM_IOC_FREE	_IO(SOFTMEM_IOCTL_MAGIC, SOFTMEM_CMD_FREE)
 #define SOFTMEM_IOC_SUSPEND	_IO(SOFTMEM_IOCTL_MAGIC, SOFTMEM_CMD_SUSPEND)
@@ -355,5 +384,6 @@ struct softmem_configure {
 #define SOFTMEM_IOC_FIND	_IO(SOFTMEM_IOCTL_MAGIC, SOFTMEM_CMD_FIND)
 #define SOFTMEM_IOC_STATS	_IO(SOFTMEM_IOCTL_MAGIC, SOFTMEM_CMD_STATS)
 #define SOFTMEM_IOC_CONFIGURE	_IO(SOFTMEM_IOCTL_MAGIC, SOFTMEM_CMD_CONFIGURE)
+#define SOFTMEM_IOC_NODE_STATS	_IO(SOFTMEM_IOCTL_MAGIC, SOFTMEM_CMD_NODE_STATS)
 
 #endif /* _UAPI_LINUX_SOFTMEM_H */
