@@ -9,6 +9,8 @@
 #define _SOFTMEM_COMPAT_H
 
 #include <linux/list_lru.h>
+#include <linux/mm_types.h>
+#include <linux/percpu_counter.h>
 #include <linux/shrinker.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
@@ -104,6 +106,20 @@ static inline unsigned long softmem_compat_reclaimed_so_far(void)
 	return current->reclaim_state->reclaimed;
 #else
 	return current->reclaim_state->reclaimed_slab;
+#endif
+}
+
+/*
+ * Adds @pages to the shared-memory pages of @mm's RSS, which the OOM killer
+ * counts.  add_mm_counter() would also emit the rss_stat tracepoint, whose
+ * helper is not exported.  6.2 made the counters percpu_counters.
+ */
+static inline void softmem_compat_add_rss(struct mm_struct *mm, long pages)
+{
+#ifdef SOFTMEM_HAVE_RSS_STAT_PERCPU
+	percpu_counter_add(&mm->rss_stat[MM_SHMEMPAGES], pages);
+#else
+	atomic_long_add(pages, &mm->rss_stat.count[MM_SHMEMPAGES]);
 #endif
 }
 

@@ -5,9 +5,11 @@
  */
 #include <linux/gfp.h>
 #include <linux/mm.h>
+#include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 
+#include "compat.h"
 #include "softmem.h"
 
 /* Region pages: zeroed, and as SOFTMEM_GFP_KERNEL fails, never OOM-kills. */
@@ -65,6 +67,9 @@ static struct softmem_pages *softmem_pages_alloc(int nid)
 	xa_init(&backing->pages);
 	backing->nid = nid;
 	INIT_LIST_HEAD(&backing->lru);
+	backing->mm = current->mm;
+	if (backing->mm)
+		mmgrab(backing->mm);
 	return backing;
 }
 
@@ -72,7 +77,23 @@ static struct softmem_pages *softmem_pages_alloc(int nid)
 static void softmem_pages_free(struct softmem_pages *backing)
 {
 	xa_destroy(&backing->pages);
+	if (backing->mm)
+		mmdrop(backing->mm);
 	kmem_cache_free(softmem_pages_cache, backing);
+}
+
+/*
+ * Counts @delta pages into (or out of) @backing: in its node's resident
+ * pages, and in the RSS of the process whose write made it, where the OOM
+ * killer sees them.
+ */
+void softmem_pages_account(struct softmem_pool *pool,
+			   struct softmem_pages *backing, long delta)
+{
+	softmem_node_stat_add(pool, backing->nid, SOFTMEM_NODE_RESIDENT_PAGES,
+			      delta);
+	if (backing->mm)
+		softmem_compat_add_rss(backing->mm, delta);
 }
 
 /*
@@ -190,8 +211,7 @@ static int softmem_pages_install(struct softmem_region *region,
 
 	spin_lock(&region->lock);
 	backing->nr_pages += added;
-	softmem_node_stat_add(region->pool, backing->nid,
-			      SOFTMEM_NODE_RESIDENT_PAGES, added);
+	softmem_pages_account(region->pool, backing, added);
 	if (region->state == SOFTMEM_REGION_SUSPENDED)
 		softmem_region_add_suspended(region, added);
 	spin_unlock(&region->lock);

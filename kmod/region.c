@@ -107,8 +107,7 @@ void softmem_region_put(struct softmem_region *region)
 		return;
 	if (region->backing) {
 		softmem_pool_uncharge(pool, region->backing->nr_pages);
-		softmem_node_stat_add(pool, region->backing->nid,
-				      SOFTMEM_NODE_RESIDENT_PAGES,
+		softmem_pages_account(pool, region->backing,
 				      -(long)region->backing->nr_pages);
 		softmem_pages_destroy(region->backing);
 	}
@@ -399,8 +398,7 @@ void softmem_region_discard_locked(struct softmem_region *region,
 
 	softmem_region_add_suspended(region, -(long)nr);
 	if (region->backing) {
-		softmem_node_stat_add(pool, region->backing->nid,
-				      SOFTMEM_NODE_RESIDENT_PAGES, -(long)nr);
+		softmem_pages_account(pool, region->backing, -(long)nr);
 		list_add(&region->backing->dispose, dispose);
 		region->backing = NULL;
 	}

@@ -109,6 +109,8 @@ enum softmem_state {
  * @pages: page index -> struct page; populated on first write
  * @nr_pages: pages in @pages, under the owning region's lock
  * @nid: the NUMA node of every page in @pages
+ * @mm: the address space of the process whose write made the set, in whose
+ *	RSS the pages count (as shared memory) for the OOM killer; grabbed
  * @region: the region the pages belong to
  * @lru: entry on the reclaim list_lru while the region is suspended; the
  *	set itself is allocated on @nid, in the memory cgroup its pages are
@@ -123,6 +125,7 @@ struct softmem_pages {
 	struct xarray pages;
 	unsigned long nr_pages;
 	int nid;
+	struct mm_struct *mm;
 	struct softmem_region *region;
 	struct list_head lru;
 	struct list_head dispose;
@@ -233,6 +236,8 @@ struct page *softmem_page_lookup(struct softmem_region *region,
 				 unsigned long index);
 struct page *softmem_page_lookup_or_zero(struct softmem_region *region,
 					 unsigned long index);
+void softmem_pages_account(struct softmem_pool *pool,
+			   struct softmem_pages *backing, long delta);
 void softmem_pages_destroy(struct softmem_pages *backing);
 
 /* access.c */

@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * softmem_oom: the OOM killer sees who holds softmem pages.
+ *
+ * Resumed pages can be neither swapped nor discarded, so they weigh like
+ * locked memory.  They count in the RSS (as shared memory, RssShmem) of the
+ * process whose write made the region's pages, which is what the OOM killer
+ * ranks processes by.  Three processes: A holds resumed softmem, B as much
+ * ordinary anonymous memory less a margin, and C grows until the OOM killer
+ * runs; it must pick A.  Resumed softmem is not locked memory in the
+ * RLIMIT_MEMLOCK sense: memory cgroups and the pool and module limits bound
+ * it instead, as a test as nobody shows.
+ */
+#include "softmem_test.h"
+
+#include <sys/resource.h>
+
+#define A_BYTES		(192 * MiB)
+#define B_BYTES		(128 * MiB)
+#define C_STEP		(4 * MiB)
+
+/* Tell the guest's splat scan (tools/vm-run) that an OOM report is due. */
+static void kmsg(const char *text)
+{
+	write_file("/dev/kmsg", text);
+}
+
+/* Kibibytes of field @key ("RssShmem") in /proc/@pid/status. */
+static uint64_t status_kib(pid_t pid, const char *key)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	return meminfo_file_bytes(path, key) / KiB;
+}
+
+/* Signal readiness on @fd, then wait to be killed. */
+static void __attribute__((noreturn)) hold(int fd)
+{
+	char c = 0;
+
+	if (write(fd, &c, 1) != 1)
+		_exit(3);
+	for (;;)
+		pause();
+}
+
+static void __attribute__((noreturn)) holder_softmem(int fd)
+{
+	int pool = softmem_open();
+	uint64_t h, done;
+
+	if (pool < 0)
+		_exit(1);
+	for (done = 0; done < A_BYTES; done += 4 * MiB)
+		if (region_alloc_filled(pool, 4 * MiB, 1, &h))
+			_exit(2);
+	hold(fd);
+}
+
+static void __attribute__((noreturn)) holder_anon(int fd)
+{
+	char *p = mmap(NULL, B_BYTES, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		_exit(1);
+	memset(p, 0x5a, B_BYTES);
+	hold(fd);
+}
+
+/* Take memory step by step until killed; bounded by the guest's RAM. */
+static void __attribute__((noreturn)) grower(void)
+{
+	uint64_t total = meminfo_bytes("MemTotal"), taken;
+
+	for (taken = 0; taken < total; taken += C_STEP) {
+		char *p = mmap(NULL, C_STEP, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED)
+			_exit(1);
+		memset(p, 0x5a, C_STEP);
+	}
+	_exit(0);
+}
+
+/* Start @fn in a child; *@ready tells whether it got its memory. */
+static pid_t start(void (*fn)(int fd), int *ready)
+{
+	int pipefd[2];
+	pid_t pid;
+	char c;
+
+	*ready = 0;
+	if (pipe(pipefd))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		close(pipefd[0]);
+		set_oom_score_adj(0);
+		fn(pipefd[1]);
+	}
+	close(pipefd[1]);
+	*ready = read(pipefd[0], &c, 1) == 1;
+	close(pipefd[0]);
+	return pid;
+}
+
+FIXTURE(oom_sees_softmem) {
+	pid_t pids[3];
+};
+
+FIXTURE_SETUP(oom_sees_softmem)
+{
+	SKIP_IF_NO_DEVICE();
+	ASSERT_EQ(0, set_oom_score_adj(-1000));
+}
+
+FIXTURE_TEARDOWN(oom_sees_softmem)
+{
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		if (self->pids[i] > 0) {
+			kill(self->pids[i], SIGKILL);
+			waitpid(self->pids[i], NULL, 0);
+		}
+	}
+}
+
+TEST_F_TIMEOUT(oom_sees_softmem, resumed_holder_is_killed, 600)
+{
+	static const char *const names[] = { "A (softmem)", "B (anon)", "C" };
+	int ready, status, i, victim = -1;
+	uint64_t rss_shmem;
+	pid_t pid;
+
+	self->pids[0] = start(holder_softmem, &ready);
+	ASSERT_TRUE(ready);
+	rss_shmem = status_kib(self->pids[0], "RssShmem");
+	TH_LOG("A holds %llu MiB of resumed softmem, RssShmem %llu MiB",
+	       (unsigned long long)(A_BYTES / MiB),
+	       (unsigned long long)(rss_shmem / 1024));
+	EXPECT_LE(A_BYTES / KiB, rss_shmem);
+	self->pids[1] = start(holder_anon, &ready);
+	ASSERT_TRUE(ready);
+
+	kmsg("softmem-selftest: OOM kill expected");
+	self->pids[2] = fork();
+	ASSERT_LE(0, self->pids[2]);
+	if (!self->pids[2]) {
+		set_oom_score_adj(0);
+		grower();
+	}
+	pid = waitpid(-1, &status, 0);
+	kmsg("softmem-selftest: OOM kill over");
+	for (i = 0; i < 3; i++)
+		if (pid == self->pids[i])
+			victim = i;
+	ASSERT_LE(0, victim);
+	self->pids[victim] = 0;
+	TH_LOG("first to go: %s, %s %d", names[victim],
+	       WIFSIGNALED(status) ? "signal" : "exit status",
+	       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	EXPECT_EQ(0, victim);
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
+/*
+ * Resumed softmem is not RLIMIT_MEMLOCK memory: nobody, with a limit of
+ * 64 KiB, holds 16 MiB of resumed regions.
+ */
+TEST(memlock_limit_does_not_apply_to_resumed_softmem)
+{
+	pid_t pid;
+
+	if (access(SOFTMEM_DEVICE_PATH, F_OK))
+		SKIP(return, "%s not present", SOFTMEM_DEVICE_PATH);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct rlimit lim = { 64 * KiB, 64 * KiB };
+		uint64_t h;
+		int pool;
+
+		if (setrlimit(RLIMIT_MEMLOCK, &lim) || setgid(65534) ||
+		    setuid(65534))
+			_exit(1);
+		pool = softmem_open();
+		if (pool < 0)
+			_exit(2);
+		_exit(region_alloc_filled(pool, 16 * MiB, 3, &h) ? 3 : 0);
+	}
+	EXPECT_EQ(0, wait_child(pid));
+}
+
+TEST_HARNESS_MAIN
