@@ -58,6 +58,14 @@ softmem_compat_lru_shrink_walk(struct list_lru *lru, struct shrink_control *sc,
 {
 	return list_lru_shrink_walk(lru, sc, isolate, arg);
 }
+
+static inline unsigned long
+softmem_compat_lru_walk_node(struct list_lru *lru, int nid,
+			     softmem_lru_isolate_t isolate, void *arg,
+			     unsigned long *nr_to_walk)
+{
+	return list_lru_walk_node(lru, nid, isolate, arg, nr_to_walk);
+}
 #else
 struct softmem_compat_walk {
 	softmem_lru_isolate_t isolate;
@@ -80,6 +88,17 @@ softmem_compat_lru_shrink_walk(struct list_lru *lru, struct shrink_control *sc,
 	struct softmem_compat_walk walk = { .isolate = isolate, .arg = arg };
 
 	return list_lru_shrink_walk(lru, sc, softmem_compat_walk_cb, &walk);
+}
+
+static inline unsigned long
+softmem_compat_lru_walk_node(struct list_lru *lru, int nid,
+			     softmem_lru_isolate_t isolate, void *arg,
+			     unsigned long *nr_to_walk)
+{
+	struct softmem_compat_walk walk = { .isolate = isolate, .arg = arg };
+
+	return list_lru_walk_node(lru, nid, softmem_compat_walk_cb, &walk,
+				  nr_to_walk);
 }
 #endif
 

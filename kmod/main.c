@@ -114,6 +114,7 @@ static int __init softmem_init(void)
 		pr_err("cannot register /dev/softmem: %d\n", ret);
 		goto err_reclaim;
 	}
+	softmem_manager_init();
 	return 0;
 
 err_reclaim:
@@ -128,6 +129,7 @@ err_pages:
 static void __exit softmem_exit(void)
 {
 	misc_deregister(&softmem_misc);
+	softmem_manager_exit();
 	softmem_reclaim_exit();
 	softmem_regions_exit();
 	softmem_pages_exit();

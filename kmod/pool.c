@@ -171,11 +171,16 @@ int softmem_pool_charge_region(struct softmem_pool *pool)
  */
 int softmem_pool_charge(struct softmem_pool *pool, unsigned long nr)
 {
-	if (!softmem_pool_try_charge(pool, nr))
-		return 0;
-	if (!softmem_pool_discard_own(pool, nr))
-		return -ENOMEM;
-	return softmem_pool_try_charge(pool, nr);
+	int ret = softmem_pool_try_charge(pool, nr);
+
+	if (ret) {
+		if (!softmem_pool_discard_own(pool, nr))
+			return -ENOMEM;
+		ret = softmem_pool_try_charge(pool, nr);
+	}
+	if (!ret)
+		softmem_manager_charged();
+	return ret;
 }
 
 void softmem_pool_uncharge(struct softmem_pool *pool, unsigned long nr)

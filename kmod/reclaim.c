@@ -172,11 +172,13 @@ static unsigned long softmem_shrink_count(struct shrinker *shrinker,
  * struct softmem_scan - one call of softmem_shrink_scan()
  * @dispose: page sets of the regions discarded, freed after the walk
  * @budget: pages the call may still discard; it discards whole regions, so
- *	the last one may take it past
+ *	the last one may take it past, unless @within
+ * @within: discard only regions that fit in what is left of @budget
  */
 struct softmem_scan {
 	struct list_head dispose;
 	unsigned long budget;
+	bool within;
 };
 
 /*
@@ -207,6 +209,10 @@ static enum lru_status softmem_isolate(struct list_head *item,
 		return LRU_ROTATE;
 	}
 	nr = backing->nr_pages;
+	if (scan->within && nr > scan->budget) {
+		spin_unlock(&region->lock);
+		return LRU_SKIP;
+	}
 	list_lru_isolate(list, item);
 	softmem_region_discard_locked(region, &scan->dispose);
 	spin_unlock(&region->lock);
@@ -241,6 +247,30 @@ static unsigned long softmem_shrink_scan(struct shrinker *shrinker,
 	freed = softmem_region_free_pages(&scan.dispose);
 	softmem_compat_account_reclaimed(freed);
 	return freed;
+}
+
+/*
+ * Discards suspended regions whose pages are on node @nid, in every memory
+ * cgroup, least recently suspended first in each, until @budget pages are
+ * freed, and only regions that fit in it if @within (for the manager, see
+ * manager.c).  Returns the pages freed.
+ */
+unsigned long softmem_reclaim_node(int nid, unsigned long budget, bool within)
+{
+	struct softmem_scan scan = {
+		.dispose = LIST_HEAD_INIT(scan.dispose),
+		.budget = budget,
+		.within = within,
+	};
+	unsigned long nr_to_walk;
+
+	/* Pairs with the release at the end of softmem_reclaim_init(). */
+	if (!smp_load_acquire(&softmem_lru_ready))
+		return 0;
+	nr_to_walk = list_lru_count_node(&softmem_lru, nid);
+	softmem_compat_lru_walk_node(&softmem_lru, nid, softmem_isolate,
+				     &scan, &nr_to_walk);
+	return softmem_region_free_pages(&scan.dispose);
 }
 
 int softmem_reclaim_init(void)

@@ -213,6 +213,9 @@ int softmem_region_suspend(struct softmem_pool *pool, u64 handle)
 	}
 	spin_unlock(&region->lock);
 	softmem_region_put(region);
+	/* More to discard: the manager may have work now. */
+	if (!ret)
+		softmem_manager_charged();
 	return ret;
 }
 

@@ -265,6 +265,14 @@ int softmem_reclaim_init(void);
 void softmem_reclaim_exit(void);
 void softmem_lru_add(struct softmem_region *region);
 void softmem_lru_del(struct softmem_region *region);
+unsigned long softmem_reclaim_node(int nid, unsigned long budget,
+				   bool within);
+
+/* manager.c */
+void softmem_manager_init(void);
+void softmem_manager_exit(void);
+void softmem_manager_kick(void);
+void softmem_manager_charged(void);
 
 /* ioctl.c */
 long softmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg);

@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * softmem_manager: the worker that discards ahead of pressure.
+ *
+ * Watermarks: past manager_high_bytes of resident softmem, suspended
+ * regions go until manager_low_bytes is reached, and none below it.
+ * Free-memory threshold: while MemAvailable is under manager_free_bytes,
+ * suspended regions go, so that a process taking memory finds it free
+ * instead of stalling in direct reclaim (allocstall in /proc/vmstat) to get
+ * it from softmem.  Waits are bounded (seconds, far above the worker's
+ * period), never timed assertions.
+ */
+#include "softmem_test.h"
+
+#define REGION_BYTES	(4 * MiB)
+#define NR_REGIONS	32
+/* Far above the worker's period (manager_interval_ms, 100 ms). */
+#define WAIT_SECONDS	30
+
+static const char *const manager_params[] = {
+	"manager_high_bytes", "manager_low_bytes", "manager_free_bytes",
+};
+
+FIXTURE(manager) {
+	int pool;
+	uint64_t h[NR_REGIONS];
+};
+
+FIXTURE_SETUP(manager)
+{
+	SKIP_IF_NO_DEVICE();
+	ASSERT_EQ(0, set_oom_score_adj(-1000));
+	self->pool = softmem_open();
+	ASSERT_LE(0, self->pool);
+}
+
+FIXTURE_TEARDOWN(manager)
+{
+	unsigned int i;
+
+	for (i = 0; i < sizeof(manager_params) / sizeof(*manager_params); i++)
+		set_module_param(manager_params[i], 0);
+	if (self->pool > 0)
+		softmem_close(self->pool);
+}
+
+static uint64_t resident(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(manager) *self)
+{
+	struct softmem_stats st;
+
+	EXPECT_EQ(0, pool_stats(self->pool, &st));
+	return st.resident_bytes;
+}
+
+/*
+ * Write regions @from to @to - 1 (REGION_BYTES each, on node 0, so that
+ * they are on one reclaim list, in order), and suspend them if @suspend.
+ */
+static void fill(struct __test_metadata *_metadata,
+		 FIXTURE_DATA(manager) *self, int from, int to, bool suspend)
+{
+	int i;
+
+	for (i = from; i < to; i++) {
+		ASSERT_EQ(0, softmem_alloc_on_node(self->pool, REGION_BYTES, 0,
+						   &self->h[i]));
+		ASSERT_EQ(0, softmem_set(self->pool, self->h[i], 0, 1 + i,
+					 REGION_BYTES));
+		if (suspend)
+			ASSERT_EQ(0, softmem_suspend(self->pool, self->h[i]));
+	}
+}
+
+/* Total of allocstall_* in /proc/vmstat: direct reclaim entries. */
+static uint64_t allocstalls(void)
+{
+	FILE *f = fopen("/proc/vmstat", "re");
+	unsigned long long n, sum = 0;
+	char key[64];
+
+	if (!f)
+		return 0;
+	while (fscanf(f, "%63s %llu", key, &n) == 2)
+		if (!strncmp(key, "allocstall_", strlen("allocstall_")))
+			sum += n;
+	fclose(f);
+	return sum;
+}
+
+/* Wait (a bounded time) until the pool's resident bytes are @want. */
+static uint64_t wait_resident(struct __test_metadata *_metadata,
+			      FIXTURE_DATA(manager) *self, uint64_t want)
+{
+	double deadline = now_seconds() + WAIT_SECONDS;
+	uint64_t now;
+
+	while ((now = resident(_metadata, self)) != want &&
+	       now_seconds() < deadline)
+		usleep(10 * 1000);
+	/* And it stays there: nothing more goes. */
+	usleep(300 * 1000);
+	return resident(_metadata, self);
+}
+
+/* Regions @from to @to - 1 report @state on resume. */
+static void expect_states(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(manager) *self, int from, int to,
+			  int state)
+{
+	int i;
+
+	for (i = from; i < to; i++)
+		EXPECT_EQ(state, region_resume_state(self->pool, self->h[i]))
+			TH_LOG("region %d", i);
+}
+
+TEST_F_TIMEOUT(manager, manager_watermark, 120)
+{
+	const uint64_t high = 64 * MiB, low = 40 * MiB;
+
+	/* 80 MiB suspended; setting the marks under it wakes the worker. */
+	fill(_metadata, self, 0, 20, true);
+	ASSERT_EQ(0, set_module_param("manager_low_bytes", low));
+	ASSERT_EQ(0, set_module_param("manager_high_bytes", high));
+	EXPECT_EQ(low, wait_resident(_metadata, self, low));
+
+	/* Up to the high mark: nothing happens. */
+	fill(_metadata, self, 20, 26, true);
+	EXPECT_EQ(high, wait_resident(_metadata, self, high));
+
+	/*
+	 * Past it by a resumed region: down to the low mark at that moment,
+	 * the oldest suspended regions first; the region then grows on.
+	 */
+	fill(_metadata, self, 26, 27, false);
+	EXPECT_EQ(low + REGION_BYTES,
+		  wait_resident(_metadata, self, low + REGION_BYTES));
+	expect_states(_metadata, self, 0, 16, SOFTMEM_DISCARDED);
+	expect_states(_metadata, self, 16, 27, SOFTMEM_INTACT);
+}
+
+/*
+ * A child takes @take bytes 4 MiB at a time; before each step it waits (a
+ * bounded time) for MemAvailable to be back above @wait_for, which the
+ * manager restores when it is on.  Returns the allocstall count it caused.
+ */
+static uint64_t take_memory(struct __test_metadata *_metadata, uint64_t take,
+			    uint64_t wait_for)
+{
+	uint64_t before = allocstalls();
+	pid_t child = fork();
+
+	if (!child) {
+		const uint64_t step = 4 * MiB;
+		uint64_t done;
+		char *p;
+
+		set_oom_score_adj(1000);
+		prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
+		p = mmap(NULL, take, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			_exit(1);
+		for (done = 0; done < take; done += step) {
+			double deadline = now_seconds() + 5;
+
+			while (meminfo_bytes("MemAvailable") < wait_for &&
+			       now_seconds() < deadline)
+				usleep(10 * 1000);
+			memset(p + done, 0x5a, step);
+		}
+		_exit(0);
+	}
+	EXPECT_EQ(0, wait_child(child));
+	return allocstalls() - before;
+}
+
+TEST_F_TIMEOUT(manager, manager_free_threshold, 300)
+{
+	const uint64_t threshold = 64 * MiB, need = 64 * MiB;
+	uint64_t take, stalls_on, stalls_off, discarded;
+	struct softmem_stats st;
+	int n = NR_REGIONS;
+
+	/*
+	 * 128 MiB of suspended cache, and a process that takes what is
+	 * available down to the threshold, and 64 MiB more.
+	 */
+	fill(_metadata, self, 0, n, true);
+	take = (meminfo_bytes("MemAvailable") - threshold + need) &
+	       ~(4 * MiB - 1);
+
+	ASSERT_EQ(0, set_module_param("manager_free_bytes", threshold));
+	stalls_on = take_memory(_metadata, take, threshold - 8 * MiB);
+	ASSERT_EQ(0, pool_stats(self->pool, &st));
+	discarded = st.discarded_bytes;
+	ASSERT_EQ(0, set_module_param("manager_free_bytes", 0));
+	TH_LOG("manager on: %llu MiB discarded ahead, %llu allocation stalls",
+	       (unsigned long long)(discarded / MiB),
+	       (unsigned long long)stalls_on);
+	EXPECT_LE(need - 8 * MiB, discarded);
+	EXPECT_EQ(0, stalls_on);
+	/* Nothing resident needs the memory back: the cache was spared. */
+	EXPECT_GT(n * REGION_BYTES, discarded);
+
+	/* The same with the manager off: reclaim gets it, by stalling. */
+	ASSERT_EQ(0, softmem_close(self->pool));
+	self->pool = softmem_open();
+	ASSERT_LE(0, self->pool);
+	fill(_metadata, self, 0, n, true);
+	stalls_off = take_memory(_metadata, take, 0);
+	TH_LOG("manager off: %llu allocation stalls", (unsigned long long)stalls_off);
+}
+
+TEST_HARNESS_MAIN
