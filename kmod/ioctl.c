@@ -13,8 +13,6 @@
 #include <linux/pagemap.h>
 #include <linux/uaccess.h>
 
-#include "../uapi/linux/softmem.h"
-
 #include "softmem.h"
 
 union softmem_ioctl_arg {
@@ -30,6 +28,7 @@ union softmem_ioctl_arg {
 	struct softmem_stats stats;
 	struct softmem_configure configure;
 	struct softmem_node_stats node_stats;
+	struct softmem_set_priority set_priority;
 };
 
 /* Checks that [offset, offset + length) lies within @region. */
@@ -66,12 +65,20 @@ static struct softmem_region *softmem_get_range(struct softmem_pool *pool,
 static int softmem_ioc_alloc(struct softmem_pool *pool, void *data)
 {
 	struct softmem_alloc *arg = data;
+	unsigned int priority = SOFTMEM_PRIORITY_DEFAULT;
 	int nid = NUMA_NO_NODE;
 	u32 handle;
 	int ret;
 
-	if (arg->flags & ~SOFTMEM_ALLOC_VALID_FLAGS || arg->__reserved)
+	if (arg->flags & ~SOFTMEM_ALLOC_VALID_FLAGS)
 		return -EINVAL;
+	if (arg->flags & SOFTMEM_ALLOC_PRIORITY) {
+		if (arg->priority >= SOFTMEM_NR_PRIORITIES)
+			return -EINVAL;
+		priority = arg->priority;
+	} else if (arg->priority) {
+		return -EINVAL;
+	}
 	if (!arg->length || arg->length > SOFTMEM_MAX_LENGTH)
 		return -EINVAL;
 	if (arg->flags & SOFTMEM_ALLOC_NODE) {
@@ -84,7 +91,7 @@ static int softmem_ioc_alloc(struct softmem_pool *pool, void *data)
 	}
 
 	ret = softmem_region_create(pool, PAGE_ALIGN(arg->length), nid,
-				    &handle);
+				    priority, &handle);
 	if (ret)
 		return ret;
 	arg->handle = handle;
@@ -383,6 +390,7 @@ static int softmem_ioc_stats(struct softmem_pool *pool, void *data)
 	arg->discarded_bytes = softmem_bytes(&pool->stats[SOFTMEM_STAT_DISCARDED_PAGES]);
 	arg->discard_events = atomic_long_read(&pool->stats[SOFTMEM_STAT_DISCARD_EVENTS]);
 	arg->limit_bytes = (u64)READ_ONCE(pool->limit_pages) << PAGE_SHIFT;
+	arg->policy = READ_ONCE(pool->policy);
 	return 0;
 }
 
@@ -406,12 +414,34 @@ static int softmem_ioc_node_stats(struct softmem_pool *pool, void *data)
 static int softmem_ioc_configure(struct softmem_pool *pool, void *data)
 {
 	struct softmem_configure *arg = data;
+	int ret;
 
-	if (arg->flags & ~SOFTMEM_CONFIGURE_VALID_FLAGS)
+	if (arg->flags & ~SOFTMEM_CONFIGURE_VALID_FLAGS || arg->__reserved)
 		return -EINVAL;
+	if (!(arg->flags & SOFTMEM_CONFIGURE_POLICY) && arg->policy)
+		return -EINVAL;
+	/* Both or neither: the limit is checked before the policy is set. */
+	if (arg->flags & SOFTMEM_CONFIGURE_LIMIT &&
+	    arg->limit_bytes >> PAGE_SHIFT > softmem_pool_max_pages())
+		return -EINVAL;
+	if (arg->flags & SOFTMEM_CONFIGURE_POLICY) {
+		ret = softmem_pool_set_policy(pool, arg->policy);
+		if (ret)
+			return ret;
+	}
 	if (arg->flags & SOFTMEM_CONFIGURE_LIMIT)
 		return softmem_pool_set_limit(pool, arg->limit_bytes);
 	return 0;
+}
+
+static int softmem_ioc_set_priority(struct softmem_pool *pool, void *data)
+{
+	struct softmem_set_priority *arg = data;
+
+	if (arg->flags || arg->__reserved ||
+	    arg->priority >= SOFTMEM_NR_PRIORITIES)
+		return -EINVAL;
+	return softmem_region_set_priority(pool, arg->handle, arg->priority);
 }
 
 /**
@@ -509,6 +539,11 @@ static const struct softmem_ioctl_op softmem_ioctl_ops[] = {
 		.min_size = offsetofend(struct softmem_node_stats, suspended_bytes),
 		.output = true,
 		.execute = softmem_ioc_node_stats,
+	},
+	[SOFTMEM_CMD_SET_PRIORITY] = {
+		.size = sizeof(struct softmem_set_priority),
+		.min_size = offsetofend(struct softmem_set_priority, priority),
+		.execute = softmem_ioc_set_priority,
 	},
 };
 

@@ -42,27 +42,36 @@ void softmem_pages_exit(void)
 }
 
 /*
- * A page set on node @nid in the current memory cgroup, whose list of the
- * reclaim list_lru it will sit on.  kmem_cache_alloc_lru() makes sure that
- * list exists but takes no node; when its object is elsewhere, one from
+ * A page set on node @nid in the current memory cgroup, whose lists of the
+ * reclaim list_lrus it will sit on.  kmem_cache_alloc_lru() makes sure such
+ * a list exists but takes no node; when its object is elsewhere, one from
  * @nid replaces it.
  */
 static struct softmem_pages *softmem_pages_alloc(int nid)
 {
-	struct softmem_pages *backing, *on_node;
+	struct softmem_pages *backing = NULL, *other;
+	int prio;
 
-	backing = kmem_cache_alloc_lru(softmem_pages_cache, &softmem_lru,
-				       SOFTMEM_GFP_KERNEL);
-	if (backing && page_to_nid(virt_to_page(backing)) != nid) {
-		on_node = kmem_cache_alloc_node(softmem_pages_cache,
-						SOFTMEM_GFP_KERNEL, nid);
-		if (on_node) {
+	/* A region may change class: make the lists of every class. */
+	for (prio = 0; prio < SOFTMEM_NR_PRIORITIES; prio++) {
+		other = kmem_cache_alloc_lru(softmem_pages_cache,
+					     &softmem_lru[prio],
+					     SOFTMEM_GFP_KERNEL);
+		if (!other)
+			goto err;
+		if (backing)
+			kmem_cache_free(softmem_pages_cache, other);
+		else
+			backing = other;
+	}
+	if (page_to_nid(virt_to_page(backing)) != nid) {
+		other = kmem_cache_alloc_node(softmem_pages_cache,
+					      SOFTMEM_GFP_KERNEL, nid);
+		if (other) {
 			kmem_cache_free(softmem_pages_cache, backing);
-			backing = on_node;
+			backing = other;
 		}
 	}
-	if (!backing)
-		return NULL;
 	memset(backing, 0, sizeof(*backing));
 	xa_init(&backing->pages);
 	backing->nid = nid;
@@ -71,6 +80,11 @@ static struct softmem_pages *softmem_pages_alloc(int nid)
 	if (backing->mm)
 		mmgrab(backing->mm);
 	return backing;
+
+err:
+	if (backing)
+		kmem_cache_free(softmem_pages_cache, backing);
+	return NULL;
 }
 
 /* Frees a page set that holds no page. */
@@ -121,8 +135,14 @@ static struct softmem_pages *softmem_pages_get(struct softmem_region *region,
 	if (!backing) {
 		/* Lockless readers in this operation see an initialised set. */
 		smp_store_release(&region->backing, fresh);
-		/* Suspended while this operation was starting. */
-		if (region->state == SOFTMEM_REGION_SUSPENDED)
+		/*
+		 * Listed from its first page under SOFTMEM_POLICY_FIFO, or
+		 * suspended while this operation was starting; never once
+		 * freed, or its pages would stay listed.
+		 */
+		if (region->state != SOFTMEM_REGION_DEAD &&
+		    (softmem_pool_fifo(region->pool) ||
+		     region->state == SOFTMEM_REGION_SUSPENDED))
 			softmem_lru_add(region);
 		backing = fresh;
 		fresh = NULL;

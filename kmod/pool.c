@@ -12,6 +12,7 @@
 struct softmem_pool *softmem_pool_create(void)
 {
 	struct softmem_pool *pool;
+	int prio;
 
 	pool = kzalloc(struct_size(pool, node_stats, nr_node_ids),
 		       SOFTMEM_GFP_KERNEL);
@@ -19,7 +20,8 @@ struct softmem_pool *softmem_pool_create(void)
 		return NULL;
 	xa_init_flags(&pool->regions, XA_FLAGS_ALLOC1);
 	spin_lock_init(&pool->lru_lock);
-	INIT_LIST_HEAD(&pool->suspended);
+	for (prio = 0; prio < SOFTMEM_NR_PRIORITIES; prio++)
+		INIT_LIST_HEAD(&pool->suspended[prio]);
 	pool->limit_pages = softmem_pool_max_pages();
 	atomic_long_inc(&softmem_pools);
 	return pool;
@@ -42,37 +44,46 @@ void softmem_pool_destroy(struct softmem_pool *pool)
 }
 
 /*
- * Takes the first region off its pool's list of suspended regions and
- * discards it, unless its lock is busy or a data operation is using it:
- * then it goes to @skipped.  Returns the pages it will free.
+ * Takes the first region off @list, one of its pool's lists, and discards
+ * it if it is suspended, has pages and no data operation is using it; a
+ * region whose lock is busy goes to @skipped.  Under SOFTMEM_POLICY_FIFO
+ * the list holds every region, and each goes to @skipped, keeping its
+ * place; under LRU a region that is not (or no longer) suspended with
+ * pages is unlinked, the others go to @skipped.  Returns the pages it will
+ * free.
  */
 static unsigned long softmem_pool_discard_first(struct softmem_pool *pool,
+						struct list_head *list,
 						struct list_head *skipped,
 						struct list_head *dispose)
 {
 	struct softmem_region *region;
+	bool fifo = softmem_pool_fifo(pool);
 	unsigned long nr = 0;
 
 	lockdep_assert_held(&pool->lru_lock);
-	region = list_first_entry(&pool->suspended, struct softmem_region,
-				  pool_lru);
+	region = list_first_entry(list, struct softmem_region, pool_lru);
 	if (!spin_trylock(&region->lock)) {
 		list_move_tail(&region->pool_lru, skipped);
 		return 0;
 	}
 
-	if (region->state != SOFTMEM_REGION_SUSPENDED) {
-		/* Discarded by the shrinker, unlinked lazily. */
-		list_del_init(&region->pool_lru);
-	} else if (region->users) {
-		list_move_tail(&region->pool_lru, skipped);
-	} else {
-		if (region->backing)
-			nr = region->backing->nr_pages;
+	if (region->state == SOFTMEM_REGION_SUSPENDED && !region->users &&
+	    region->backing) {
+		nr = region->backing->nr_pages;
 		softmem_lru_del(region);
-		list_del_init(&region->pool_lru);
 		softmem_region_discard_locked(region, dispose);
 	}
+	/*
+	 * Under LRU only regions with pages to give stay listed: a region
+	 * without (never written, or emptied) has nothing to discard and
+	 * reads as zeros either way; it is listed again when next suspended.
+	 */
+	if (fifo || (region->state == SOFTMEM_REGION_SUSPENDED &&
+		     region->backing))
+		list_move_tail(&region->pool_lru, skipped);
+	else
+		list_del_init(&region->pool_lru);
 	spin_unlock(&region->lock);
 	return nr;
 }
@@ -81,11 +92,12 @@ static unsigned long softmem_pool_discard_first(struct softmem_pool *pool,
 #define SOFTMEM_DISCARD_BATCH	256
 
 /*
- * Discards the pool's suspended regions, least recently suspended first, until
- * at least @nr_pages pages are freed or none is left.  Returns pages freed.
- * The list may be long (empty regions cost no pages), so the walk takes one
- * region at a time off its head and lets others in now and then; regions it
- * had to skip go back to the head, in their order.
+ * Discards the pool's suspended regions, lowest priority class first, each
+ * class in the order of the pool's policy, until at least @nr_pages pages
+ * are freed or none is left.  Returns pages freed.  A list may be long
+ * (empty regions cost no pages; under FIFO resumed regions are listed too),
+ * so the walk takes one region at a time off its head and lets others in
+ * now and then; regions it skipped go back to the head, in their order.
  */
 unsigned long softmem_pool_discard_own(struct softmem_pool *pool,
 				       unsigned long nr_pages)
@@ -93,19 +105,43 @@ unsigned long softmem_pool_discard_own(struct softmem_pool *pool,
 	unsigned long freed = 0, seen = 0;
 	LIST_HEAD(skipped);
 	LIST_HEAD(dispose);
+	int prio;
 
 	might_sleep();
 	spin_lock(&pool->lru_lock);
-	while (freed < nr_pages && !list_empty(&pool->suspended)) {
-		freed += softmem_pool_discard_first(pool, &skipped, &dispose);
-		if (++seen % SOFTMEM_DISCARD_BATCH == 0)
-			cond_resched_lock(&pool->lru_lock);
+	for (prio = 0; prio < SOFTMEM_NR_PRIORITIES; prio++) {
+		struct list_head *list = &pool->suspended[prio];
+
+		while (freed < nr_pages && !list_empty(list)) {
+			freed += softmem_pool_discard_first(pool, list,
+							    &skipped,
+							    &dispose);
+			if (++seen % SOFTMEM_DISCARD_BATCH == 0)
+				cond_resched_lock(&pool->lru_lock);
+		}
+		list_splice_init(&skipped, list);
 	}
-	list_splice(&skipped, &pool->suspended);
 	spin_unlock(&pool->lru_lock);
 
 	softmem_region_free_pages(&dispose);
 	return freed;
+}
+
+/* Sets the pool's policy; only while it has no region. */
+int softmem_pool_set_policy(struct softmem_pool *pool, u32 policy)
+{
+	int ret = 0;
+
+	if (policy != SOFTMEM_POLICY_LRU && policy != SOFTMEM_POLICY_FIFO)
+		return -EINVAL;
+	/* Pairs with softmem_region_link_pool(): see region.c. */
+	spin_lock(&pool->lru_lock);
+	if (atomic_long_read(&pool->stats[SOFTMEM_STAT_REGIONS]))
+		ret = -EBUSY;
+	else
+		WRITE_ONCE(pool->policy, policy);
+	spin_unlock(&pool->lru_lock);
+	return ret;
 }
 
 int softmem_pool_set_limit(struct softmem_pool *pool, u64 limit_bytes)

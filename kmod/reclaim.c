@@ -37,33 +37,49 @@
 #include "compat.h"
 #include "softmem.h"
 
-struct list_lru softmem_lru;
+/* One list_lru per priority class, lowest discarded first. */
+struct list_lru softmem_lru[SOFTMEM_NR_PRIORITIES];
 static struct shrinker *softmem_shrinker;
 /* Callbacks may run before the list_lru exists on kernels before 6.7. */
 static bool softmem_lru_ready;
 
 /*
- * Puts a suspended region's pages on the reclaim list of their node and
- * memory cgroup: the list of their page set (see &struct softmem_pages).
+ * Puts a region's pages on the reclaim list of their priority class, node
+ * and memory cgroup: the list of their page set (see &struct softmem_pages).
+ * Whether a region is listed depends on its pool's policy (region.c).
  */
 void softmem_lru_add(struct softmem_region *region)
 {
 	lockdep_assert_held(&region->lock);
 	if (region->backing)
-		softmem_compat_lru_add(&softmem_lru, &region->backing->lru);
+		softmem_compat_lru_add(&softmem_lru[region->priority],
+				       &region->backing->lru);
 }
 
 void softmem_lru_del(struct softmem_region *region)
 {
 	lockdep_assert_held(&region->lock);
 	if (region->backing)
-		softmem_compat_lru_del(&softmem_lru, &region->backing->lru);
+		softmem_compat_lru_del(&softmem_lru[region->priority],
+				       &region->backing->lru);
+}
+
+/* Listed regions of every class, on one node and cgroup or all of them. */
+static unsigned long softmem_lru_count(struct shrink_control *sc)
+{
+	unsigned long regions = 0;
+	int prio;
+
+	for (prio = 0; prio < SOFTMEM_NR_PRIORITIES; prio++)
+		regions += sc ? list_lru_shrink_count(&softmem_lru[prio], sc) :
+				list_lru_count(&softmem_lru[prio]);
+	return regions;
 }
 
 /* Pages per suspended region, on average over the module; at least 1. */
 static unsigned long softmem_pages_per_region(void)
 {
-	long regions = list_lru_count(&softmem_lru);
+	long regions = softmem_lru_count(NULL);
 	long pages = atomic_long_read(&softmem_global_stats[SOFTMEM_STAT_SUSPENDED_PAGES]);
 
 	if (regions <= 0 || pages <= regions)
@@ -152,7 +168,7 @@ static unsigned long softmem_shrink_count(struct shrinker *shrinker,
 	/* Pairs with the release at the end of softmem_reclaim_init(). */
 	if (!smp_load_acquire(&softmem_lru_ready))
 		return 0;
-	regions = list_lru_shrink_count(&softmem_lru, sc);
+	regions = softmem_lru_count(sc);
 	if (!regions)
 		return SHRINK_EMPTY;
 	/* Nothing to give this reclaim; the list stays marked non-empty. */
@@ -168,26 +184,78 @@ static unsigned long softmem_shrink_count(struct shrinker *shrinker,
 	return regions * per_region;
 }
 
+/* Pools a walk keeps shares for; those beyond go unchecked. */
+#define SOFTMEM_SCAN_SHARES	8
+
 /**
- * struct softmem_scan - one call of softmem_shrink_scan()
+ * struct softmem_share - what one pool gives to one walk
+ * @pool: the pool
+ * @allowed: pages it should give: its part of the walk's budget, in
+ *	proportion to what it has suspended
+ * @given: pages it gave
+ */
+struct softmem_share {
+	struct softmem_pool *pool;
+	unsigned long allowed;
+	unsigned long given;
+};
+
+/**
+ * struct softmem_scan - one walk of the reclaim lists
  * @dispose: page sets of the regions discarded, freed after the walk
- * @budget: pages the call may still discard; it discards whole regions, so
+ * @budget: pages the walk may still discard; it discards whole regions, so
  *	the last one may take it past, unless @within
  * @within: discard only regions that fit in what is left of @budget
+ * @fair: skip regions of pools that gave their share already
+ * @unfair_skips: regions skipped for that reason
+ * @total: the budget the walk started with
+ * @nr_shares: entries of @shares in use
+ * @shares: what each pool met so far gave
  */
 struct softmem_scan {
 	struct list_head dispose;
 	unsigned long budget;
 	bool within;
+	bool fair;
+	unsigned long unfair_skips;
+	unsigned long total;
+	unsigned int nr_shares;
+	struct softmem_share shares[SOFTMEM_SCAN_SHARES];
 };
 
 /*
+ * The share of @pool in @scan: its part of the budget in proportion to the
+ * pages it has suspended out of all suspended pages, at least a page.  NULL
+ * when the table is full.
+ */
+static struct softmem_share *softmem_scan_share(struct softmem_scan *scan,
+						struct softmem_pool *pool)
+{
+	struct softmem_share *share;
+	unsigned long mine, all;
+	unsigned int i;
+
+	for (i = 0; i < scan->nr_shares; i++)
+		if (scan->shares[i].pool == pool)
+			return &scan->shares[i];
+	if (scan->nr_shares == SOFTMEM_SCAN_SHARES)
+		return NULL;
+	mine = max(atomic_long_read(&pool->stats[SOFTMEM_STAT_SUSPENDED_PAGES]), 0L);
+	all = max(atomic_long_read(&softmem_global_stats[SOFTMEM_STAT_SUSPENDED_PAGES]), 1L);
+	share = &scan->shares[scan->nr_shares++];
+	share->pool = pool;
+	share->allowed = max(mult_frac(scan->total, min(mine, all), all), 1UL);
+	share->given = 0;
+	return share;
+}
+
+/*
  * Called with the list's lock held: takes the region's lock only if it is
- * free, leaves regions that a data operation is using, and moves the pages
- * of the rest to the scan's dispose list for freeing after the walk.  The
- * region stays on its pool's list of suspended regions, which skips
- * discarded entries.  Once the budget is spent the rest of the walk only
- * skips.
+ * free, leaves regions that a data operation is using or that are not
+ * suspended (listed under SOFTMEM_POLICY_FIFO while resumed), and moves the
+ * pages of the rest to the scan's dispose list for freeing after the walk.
+ * The region stays on its pool's list, which skips discarded entries.  Once
+ * the budget is spent the rest of the walk only skips.
  */
 static enum lru_status softmem_isolate(struct list_head *item,
 				       struct list_lru_one *list, void *arg)
@@ -196,6 +264,8 @@ static enum lru_status softmem_isolate(struct list_head *item,
 		container_of(item, struct softmem_pages, lru);
 	struct softmem_region *region = backing->region;
 	struct softmem_scan *scan = arg;
+	struct softmem_share *share;
+	bool fifo;
 	unsigned long nr;
 
 	/*
@@ -204,12 +274,22 @@ static enum lru_status softmem_isolate(struct list_head *item,
 	 */
 	if (!scan->budget || !spin_trylock(&region->lock))
 		return LRU_SKIP;
+	fifo = softmem_pool_fifo(region->pool);
+	if (region->state != SOFTMEM_REGION_SUSPENDED) {
+		spin_unlock(&region->lock);
+		return LRU_SKIP;
+	}
 	if (region->users) {
 		spin_unlock(&region->lock);
-		return LRU_ROTATE;
+		/* FIFO keeps its order; LRU treats the use as recent. */
+		return fifo ? LRU_SKIP : LRU_ROTATE;
 	}
 	nr = backing->nr_pages;
-	if (scan->within && nr > scan->budget) {
+	share = scan->fair ? softmem_scan_share(scan, region->pool) : NULL;
+	if ((scan->within && nr > scan->budget) ||
+	    (share && share->given >= share->allowed)) {
+		if (share && share->given >= share->allowed)
+			scan->unfair_skips++;
 		spin_unlock(&region->lock);
 		return LRU_SKIP;
 	}
@@ -217,7 +297,44 @@ static enum lru_status softmem_isolate(struct list_head *item,
 	softmem_region_discard_locked(region, &scan->dispose);
 	spin_unlock(&region->lock);
 	scan->budget -= min(nr, scan->budget);
+	if (share)
+		share->given += nr;
 	return LRU_REMOVED;
+}
+
+/*
+ * Walks the lists of every priority class, lowest first, until the budget
+ * is spent: @walk walks one class's list.  In each class a first pass keeps
+ * to each pool's share; if it left budget only because of that, a second
+ * pass takes what is left in list order.
+ */
+static void softmem_scan_classes(struct softmem_scan *scan,
+				 void (*walk)(struct list_lru *lru,
+					      struct softmem_scan *scan,
+					      void *arg),
+				 void *arg)
+{
+	int prio;
+
+	scan->total = scan->budget;
+	for (prio = 0; prio < SOFTMEM_NR_PRIORITIES && scan->budget; prio++) {
+		scan->fair = true;
+		scan->unfair_skips = 0;
+		scan->nr_shares = 0;
+		walk(&softmem_lru[prio], scan, arg);
+		if (scan->budget && scan->unfair_skips) {
+			scan->fair = false;
+			walk(&softmem_lru[prio], scan, arg);
+		}
+	}
+}
+
+static void softmem_shrink_walk(struct list_lru *lru,
+				struct softmem_scan *scan, void *arg)
+{
+	struct shrink_control *sc = arg;
+
+	softmem_compat_lru_shrink_walk(lru, sc, softmem_isolate, scan);
 }
 
 static unsigned long softmem_shrink_scan(struct shrinker *shrinker,
@@ -237,22 +354,32 @@ static unsigned long softmem_shrink_scan(struct shrinker *shrinker,
 		return SHRINK_STOP;
 
 	/*
-	 * Walk as many regions as make up the pages asked for.  The core
-	 * still accounts sc->nr_scanned, left at the pages it asked for: a
-	 * larger value would underflow its remaining scan count.
+	 * Walk as many regions as make up the pages asked for, over all
+	 * classes and passes.  The core still accounts sc->nr_scanned, left
+	 * at the pages it asked for: a larger value would underflow its
+	 * remaining scan count.
 	 */
 	sc->nr_to_scan = DIV_ROUND_UP(pages, softmem_pages_per_region());
-	softmem_compat_lru_shrink_walk(&softmem_lru, sc, softmem_isolate,
-				       &scan);
+	softmem_scan_classes(&scan, softmem_shrink_walk, sc);
 	freed = softmem_region_free_pages(&scan.dispose);
 	softmem_compat_account_reclaimed(freed);
 	return freed;
 }
 
+static void softmem_node_walk(struct list_lru *lru, struct softmem_scan *scan,
+			      void *arg)
+{
+	int nid = *(int *)arg;
+	unsigned long nr_to_walk = list_lru_count_node(lru, nid);
+
+	softmem_compat_lru_walk_node(lru, nid, softmem_isolate, scan,
+				     &nr_to_walk);
+}
+
 /*
  * Discards suspended regions whose pages are on node @nid, in every memory
- * cgroup, least recently suspended first in each, until @budget pages are
- * freed, and only regions that fit in it if @within (for the manager, see
+ * cgroup, in the order reclaim takes them, until @budget pages are freed,
+ * and only regions that fit in it if @within (for the manager, see
  * manager.c).  Returns the pages freed.
  */
 unsigned long softmem_reclaim_node(int nid, unsigned long budget, bool within)
@@ -262,15 +389,36 @@ unsigned long softmem_reclaim_node(int nid, unsigned long budget, bool within)
 		.budget = budget,
 		.within = within,
 	};
-	unsigned long nr_to_walk;
 
 	/* Pairs with the release at the end of softmem_reclaim_init(). */
 	if (!smp_load_acquire(&softmem_lru_ready))
 		return 0;
-	nr_to_walk = list_lru_count_node(&softmem_lru, nid);
-	softmem_compat_lru_walk_node(&softmem_lru, nid, softmem_isolate,
-				     &scan, &nr_to_walk);
+	softmem_scan_classes(&scan, softmem_node_walk, &nid);
 	return softmem_region_free_pages(&scan.dispose);
+}
+
+/* The lists of every class, for @shrinker; undone on failure. */
+static int softmem_lru_init(struct shrinker *shrinker)
+{
+	int prio, ret;
+
+	for (prio = 0; prio < SOFTMEM_NR_PRIORITIES; prio++) {
+		ret = list_lru_init_memcg(&softmem_lru[prio], shrinker);
+		if (ret) {
+			while (prio--)
+				list_lru_destroy(&softmem_lru[prio]);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static void softmem_lru_destroy(void)
+{
+	int prio;
+
+	for (prio = 0; prio < SOFTMEM_NR_PRIORITIES; prio++)
+		list_lru_destroy(&softmem_lru[prio]);
 }
 
 int softmem_reclaim_init(void)
@@ -285,7 +433,7 @@ int softmem_reclaim_init(void)
 	softmem_shrinker->seeks = DEFAULT_SEEKS;
 
 	if (SOFTMEM_SHRINKER_ID_BEFORE_REGISTER) {
-		ret = list_lru_init_memcg(&softmem_lru, softmem_shrinker);
+		ret = softmem_lru_init(softmem_shrinker);
 		if (ret)
 			goto err_free;
 		ret = softmem_compat_shrinker_register(softmem_shrinker, "softmem");
@@ -295,7 +443,7 @@ int softmem_reclaim_init(void)
 		ret = softmem_compat_shrinker_register(softmem_shrinker, "softmem");
 		if (ret)
 			goto err_free;
-		ret = list_lru_init_memcg(&softmem_lru, softmem_shrinker);
+		ret = softmem_lru_init(softmem_shrinker);
 		if (ret)
 			goto err_free;
 	}
@@ -304,7 +452,7 @@ int softmem_reclaim_init(void)
 	return 0;
 
 err_lru:
-	list_lru_destroy(&softmem_lru);
+	softmem_lru_destroy();
 err_free:
 	softmem_compat_shrinker_free(softmem_shrinker);
 	return ret;
@@ -313,5 +461,5 @@ err_free:
 void softmem_reclaim_exit(void)
 {
 	softmem_compat_shrinker_free(softmem_shrinker);
-	list_lru_destroy(&softmem_lru);
+	softmem_lru_destroy();
 }

@@ -34,8 +34,34 @@ void softmem_regions_exit(void)
 	kmem_cache_destroy(softmem_region_cache);
 }
 
+/*
+ * Under SOFTMEM_POLICY_FIFO a region is on its pool's list from allocation
+ * to free, in allocation order.  The policy is read under the pool's
+ * lru_lock, which softmem_pool_set_policy() holds while it checks that the
+ * pool has no region.
+ */
+static void softmem_region_link_pool(struct softmem_region *region)
+{
+	struct softmem_pool *pool = region->pool;
+
+	spin_lock(&pool->lru_lock);
+	if (softmem_pool_fifo(pool))
+		list_add_tail(&region->pool_lru,
+			      &pool->suspended[region->priority]);
+	spin_unlock(&pool->lru_lock);
+}
+
+static void softmem_region_unlink_pool(struct softmem_region *region)
+{
+	struct softmem_pool *pool = region->pool;
+
+	spin_lock(&pool->lru_lock);
+	list_del_init(&region->pool_lru);
+	spin_unlock(&pool->lru_lock);
+}
+
 int softmem_region_create(struct softmem_pool *pool, u64 length, int nid,
-			  u32 *handle)
+			  unsigned int priority, u32 *handle)
 {
 	struct softmem_region *region;
 	int ret;
@@ -55,7 +81,9 @@ int softmem_region_create(struct softmem_pool *pool, u64 length, int nid,
 	region->pool = pool;
 	region->nr_pages = length >> PAGE_SHIFT;
 	region->nid = nid;
+	region->priority = priority;
 	refcount_set(&region->ref, 1);
+	softmem_region_link_pool(region);
 
 	/*
 	 * Accounted in full before the handle is published: from then on a
@@ -67,6 +95,7 @@ int softmem_region_create(struct softmem_pool *pool, u64 length, int nid,
 	if (ret < 0) {
 		softmem_stat_add(pool, SOFTMEM_STAT_LENGTH_PAGES,
 				 -(long)region->nr_pages);
+		softmem_region_unlink_pool(region);
 		kmem_cache_free(softmem_region_cache, region);
 		ret = ret == -EBUSY ? -ENOSPC : ret;
 		goto err_uncharge;
@@ -136,21 +165,18 @@ void softmem_region_add_suspended(struct softmem_region *region, long delta)
 			      SOFTMEM_NODE_SUSPENDED_PAGES, delta);
 }
 
-static void softmem_region_unlink_pool(struct softmem_region *region)
-{
-	struct softmem_pool *pool = region->pool;
-
-	spin_lock(&pool->lru_lock);
-	list_del_init(&region->pool_lru);
-	spin_unlock(&pool->lru_lock);
-}
-
-/* Takes a suspended region off the reclaim lists. */
+/*
+ * Resumes a suspended region: under SOFTMEM_POLICY_LRU it leaves the reclaim
+ * lists, to join them at the end when next suspended; under FIFO it keeps
+ * its place.
+ */
 static void softmem_region_unsuspend(struct softmem_region *region)
 {
 	lockdep_assert_held(&region->lock);
-	softmem_lru_del(region);
-	softmem_region_unlink_pool(region);
+	if (!softmem_pool_fifo(region->pool)) {
+		softmem_lru_del(region);
+		softmem_region_unlink_pool(region);
+	}
 	softmem_region_add_suspended(region,
 				     -(long)softmem_region_resident(region));
 	region->state = SOFTMEM_REGION_RESUMED;
@@ -162,8 +188,9 @@ void softmem_region_remove(struct softmem_region *region)
 	spin_lock(&region->lock);
 	if (region->state == SOFTMEM_REGION_SUSPENDED)
 		softmem_region_unsuspend(region);
-	else if (region->state == SOFTMEM_REGION_DISCARDED)
-		softmem_region_unlink_pool(region);
+	/* Off every list it may still be on, whatever the policy. */
+	softmem_lru_del(region);
+	softmem_region_unlink_pool(region);
 	/* Read unlocked by softmem_pages_populate(). */
 	WRITE_ONCE(region->state, SOFTMEM_REGION_DEAD);
 	spin_unlock(&region->lock);
@@ -199,9 +226,12 @@ int softmem_region_suspend(struct softmem_pool *pool, u64 handle)
 		region->loss_unreported = false;
 		softmem_region_add_suspended(region,
 					     softmem_region_resident(region));
+		if (softmem_pool_fifo(pool))
+			break;
 		softmem_lru_add(region);
 		spin_lock(&pool->lru_lock);
-		list_move_tail(&region->pool_lru, &pool->suspended);
+		list_move_tail(&region->pool_lru,
+			       &pool->suspended[region->priority]);
 		spin_unlock(&pool->lru_lock);
 		break;
 	case SOFTMEM_REGION_SUSPENDED:
@@ -240,7 +270,8 @@ int softmem_region_resume(struct softmem_pool *pool, u64 handle,
 		softmem_region_unsuspend(region);
 		break;
 	case SOFTMEM_REGION_DISCARDED:
-		softmem_region_unlink_pool(region);
+		if (!softmem_pool_fifo(pool))
+			softmem_region_unlink_pool(region);
 		region->state = SOFTMEM_REGION_RESUMED;
 		region->loss_unreported = true;
 		*discarded = true;
@@ -248,6 +279,43 @@ int softmem_region_resume(struct softmem_pool *pool, u64 handle,
 	case SOFTMEM_REGION_DEAD:
 		ret = -ENOENT;
 		break;
+	}
+	spin_unlock(&region->lock);
+	softmem_region_put(region);
+	return ret;
+}
+
+/*
+ * Moves a region to priority class @priority: if it is on the reclaim lists,
+ * to the end of the new class's, as if it joined them now.
+ */
+int softmem_region_set_priority(struct softmem_pool *pool, u64 handle,
+				unsigned int priority)
+{
+	struct softmem_region *region;
+	bool listed;
+	int ret = 0;
+
+	region = softmem_region_get(pool, handle);
+	if (!region)
+		return -ENOENT;
+
+	spin_lock(&region->lock);
+	if (region->state == SOFTMEM_REGION_DEAD) {
+		ret = -ENOENT;
+	} else if (region->priority != priority) {
+		listed = softmem_pool_fifo(pool) ||
+			 region->state == SOFTMEM_REGION_SUSPENDED;
+		if (listed)
+			softmem_lru_del(region);
+		region->priority = priority;
+		if (listed) {
+			softmem_lru_add(region);
+			spin_lock(&pool->lru_lock);
+			list_move_tail(&region->pool_lru,
+				       &pool->suspended[priority]);
+			spin_unlock(&pool->lru_lock);
+		}
 	}
 	spin_unlock(&region->lock);
 	softmem_region_put(region);

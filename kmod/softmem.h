@@ -26,6 +26,8 @@
 #include <linux/types.h>
 #include <linux/xarray.h>
 
+#include "../uapi/linux/softmem.h"
+
 /*
  * Every allocation made on behalf of user space: charged to its memory
  * cgroup, and failing with ENOMEM rather than invoking the OOM killer or
@@ -72,9 +74,13 @@ enum softmem_node_stat {
  * struct softmem_pool - the regions of one open /dev/softmem
  * @regions: handle -> &struct softmem_region; lookups under RCU
  * @next_handle: cursor for cyclic handle allocation, under @regions' lock
+ * @policy: &enum softmem_policy; changes only while the pool is empty
  * @lru_lock: protects @suspended
- * @suspended: the pool's suspended regions, least recently suspended first;
- *	discarded regions are unlinked lazily, by whoever next holds them
+ * @suspended: per priority class, the pool's regions in the order its own
+ *	limit discards them: under %SOFTMEM_POLICY_LRU its suspended regions,
+ *	least recently suspended first, discarded ones unlinked lazily by
+ *	whoever next holds them; under %SOFTMEM_POLICY_FIFO every region from
+ *	allocation to free, first allocated first
  * @limit_pages: limit on @stats.resident_pages
  * @stats: usage of this pool, indexed by &enum softmem_stat
  * @node_stats: usage per node: nr_node_ids rows indexed by
@@ -83,8 +89,9 @@ enum softmem_node_stat {
 struct softmem_pool {
 	struct xarray regions;
 	u32 next_handle;
+	u32 policy;
 	spinlock_t lru_lock;		/* protects @suspended */
-	struct list_head suspended;
+	struct list_head suspended[SOFTMEM_NR_PRIORITIES];
 	unsigned long limit_pages;
 	atomic_long_t stats[SOFTMEM_NR_STATS];
 	atomic_long_t node_stats[][SOFTMEM_NR_NODE_STATS];
@@ -133,15 +140,16 @@ struct softmem_pages {
 
 /**
  * struct softmem_region - a discardable byte range
- * @lock: protects @state, @loss_unreported, @users, @backing and
- *	@backing->nr_pages
+ * @lock: protects @state, @loss_unreported, @users, @backing,
+ *	@backing->nr_pages and @priority
  * @state: &enum softmem_state
  * @loss_unreported: resumed from discarded and nothing done since, so a
  *	resume whose report could not reach user space can be taken back
  * @users: data operations in flight; reclaim leaves the region alone while
  *	nonzero
  * @backing: the pages, NULL until the first write and after a discard
- * @pool_lru: entry on @pool->suspended
+ * @pool_lru: entry on @pool->suspended[@priority]
+ * @priority: priority class, below %SOFTMEM_NR_PRIORITIES
  * @pool: the owning pool
  * @nr_pages: length in pages
  * @nid: NUMA node for pages, or NUMA_NO_NODE for the node the policy of the
@@ -150,12 +158,13 @@ struct softmem_pages {
  * @rcu: frees the descriptor after RCU lookups are done
  */
 struct softmem_region {
-	spinlock_t lock;		/* protects the five fields below */
+	spinlock_t lock;		/* see above */
 	enum softmem_state state;
 	bool loss_unreported;
 	unsigned int users;
 	struct softmem_pages *backing;
 	struct list_head pool_lru;
+	u8 priority;
 	struct softmem_pool *pool;
 	unsigned long nr_pages;
 	int nid;
@@ -186,6 +195,11 @@ static inline void softmem_node_stat_add(struct softmem_pool *pool, int nid,
 	atomic_long_add(delta, &softmem_global_node_stats[nid][item]);
 }
 
+static inline bool softmem_pool_fifo(struct softmem_pool *pool)
+{
+	return READ_ONCE(pool->policy) == SOFTMEM_POLICY_FIFO;
+}
+
 /* main.c: module parameters */
 unsigned long softmem_max_pages(void);
 unsigned long softmem_pool_max_pages(void);
@@ -198,6 +212,7 @@ void softmem_pool_destroy(struct softmem_pool *pool);
 unsigned long softmem_pool_discard_own(struct softmem_pool *pool,
 				       unsigned long nr_pages);
 int softmem_pool_set_limit(struct softmem_pool *pool, u64 limit_bytes);
+int softmem_pool_set_policy(struct softmem_pool *pool, u32 policy);
 int softmem_pool_charge(struct softmem_pool *pool, unsigned long nr);
 void softmem_pool_uncharge(struct softmem_pool *pool, unsigned long nr);
 int softmem_pool_charge_region(struct softmem_pool *pool);
@@ -206,7 +221,9 @@ int softmem_pool_charge_region(struct softmem_pool *pool);
 int softmem_regions_init(void);
 void softmem_regions_exit(void);
 int softmem_region_create(struct softmem_pool *pool, u64 length, int nid,
-			  u32 *handle);
+			  unsigned int priority, u32 *handle);
+int softmem_region_set_priority(struct softmem_pool *pool, u64 handle,
+				unsigned int priority);
 void softmem_region_remove(struct softmem_region *region);
 struct softmem_region *softmem_region_get(struct softmem_pool *pool,
 					  u64 handle);
@@ -260,7 +277,7 @@ int softmem_access_compare(struct softmem_region *a, u64 a_offset,
 			   int *result);
 
 /* reclaim.c */
-extern struct list_lru softmem_lru;
+extern struct list_lru softmem_lru[SOFTMEM_NR_PRIORITIES];
 int softmem_reclaim_init(void);
 void softmem_reclaim_exit(void);
 void softmem_lru_add(struct softmem_region *region);

@@ -61,6 +61,17 @@ SOFTMEM_EXPORT int softmem_set_limit(int pool, uint64_t limit_bytes)
 	return softmem_ioctl(pool, SOFTMEM_IOC_CONFIGURE, &arg);
 }
 
+SOFTMEM_EXPORT int softmem_set_policy(int pool, unsigned int policy)
+{
+	struct softmem_configure arg = {
+		.size = sizeof(arg),
+		.flags = SOFTMEM_CONFIGURE_POLICY,
+		.policy = policy,
+	};
+
+	return softmem_ioctl(pool, SOFTMEM_IOC_CONFIGURE, &arg);
+}
+
 SOFTMEM_EXPORT int softmem_stats(int pool, struct softmem_stats *stats)
 {
 	struct softmem_stats arg = {
@@ -94,13 +105,15 @@ SOFTMEM_EXPORT int softmem_node_stats(int pool, unsigned int node,
 }
 
 static int softmem_alloc_flags(int pool, uint64_t length, uint32_t flags,
-			       uint32_t node, uint64_t *handle)
+			       uint32_t node, uint32_t priority,
+			       uint64_t *handle)
 {
 	struct softmem_alloc arg = {
 		.size = sizeof(arg),
 		.flags = flags,
 		.length = length,
 		.node = node,
+		.priority = priority,
 	};
 	int ret;
 
@@ -114,14 +127,34 @@ static int softmem_alloc_flags(int pool, uint64_t length, uint32_t flags,
 
 SOFTMEM_EXPORT int softmem_alloc(int pool, uint64_t length, uint64_t *handle)
 {
-	return softmem_alloc_flags(pool, length, 0, 0, handle);
+	return softmem_alloc_flags(pool, length, 0, 0, 0, handle);
 }
 
 SOFTMEM_EXPORT int softmem_alloc_on_node(int pool, uint64_t length,
 					 unsigned int node, uint64_t *handle)
 {
-	return softmem_alloc_flags(pool, length, SOFTMEM_ALLOC_NODE, node,
+	return softmem_alloc_flags(pool, length, SOFTMEM_ALLOC_NODE, node, 0,
 				   handle);
+}
+
+SOFTMEM_EXPORT int softmem_alloc_priority(int pool, uint64_t length,
+					  unsigned int priority,
+					  uint64_t *handle)
+{
+	return softmem_alloc_flags(pool, length, SOFTMEM_ALLOC_PRIORITY, 0,
+				   priority, handle);
+}
+
+SOFTMEM_EXPORT int softmem_set_priority(int pool, uint64_t handle,
+					unsigned int priority)
+{
+	struct softmem_set_priority arg = {
+		.size = sizeof(arg),
+		.handle = handle,
+		.priority = priority,
+	};
+
+	return softmem_ioctl(pool, SOFTMEM_IOC_SET_PRIORITY, &arg);
 }
 
 SOFTMEM_EXPORT int softmem_free(int pool, uint64_t handle)

@@ -24,12 +24,16 @@ extern "C" {
 int softmem_open(void);
 int softmem_close(int pool);
 int softmem_set_limit(int pool, uint64_t limit_bytes);
+int softmem_set_policy(int pool, unsigned int policy);
 int softmem_stats(int pool, struct softmem_stats *stats);
 int softmem_node_stats(int pool, unsigned int node,
 		       struct softmem_node_stats *stats);
 
 /* Region lifetime and state */
 int softmem_alloc(int pool, uint64_t length, uint64_t *handle);
+int softmem_alloc_priority(int pool, uint64_t length, unsigned int priority,
+			   uint64_t *handle);
+int softmem_set_priority(int pool, uint64_t handle, unsigned int priority);
 int softmem_alloc_on_node(int pool, uint64_t length, unsigned int node,
 			  uint64_t *handle);
 int softmem_free(int pool, uint64_t handle);

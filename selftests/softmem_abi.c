@@ -163,6 +163,23 @@ static void prepare_configure(struct __test_metadata *_metadata,
 	arg->limit_bytes = pool_max < 64 * MiB ? pool_max : 64 * MiB;
 }
 
+static void prepare_node_stats(struct __test_metadata *_metadata,
+			       FIXTURE_DATA(abi) *self, void *p)
+{
+	struct softmem_node_stats *arg = p;
+
+	arg->node = 0;
+}
+
+static void prepare_set_priority(struct __test_metadata *_metadata,
+				 FIXTURE_DATA(abi) *self, void *p)
+{
+	struct softmem_set_priority *arg = p;
+
+	arg->handle = self->region;
+	arg->priority = 1;
+}
+
 #define ABI_VARIANT(name, req, type, min, flags, output)		\
 	FIXTURE_VARIANT_ADD(abi, name) {				\
 		.request = req,						\
@@ -203,8 +220,13 @@ ABI_VARIANT(find, SOFTMEM_IOC_FIND, struct softmem_find,
 ABI_VARIANT(stats, SOFTMEM_IOC_STATS, struct softmem_stats,
 	    offsetofend(struct softmem_stats, discard_events), 0, true);
 ABI_VARIANT(configure, SOFTMEM_IOC_CONFIGURE, struct softmem_configure,
-	    sizeof(struct softmem_configure), SOFTMEM_CONFIGURE_VALID_FLAGS,
-	    false);
+	    offsetofend(struct softmem_configure, limit_bytes),
+	    SOFTMEM_CONFIGURE_VALID_FLAGS, false);
+ABI_VARIANT(node_stats, SOFTMEM_IOC_NODE_STATS, struct softmem_node_stats,
+	    sizeof(struct softmem_node_stats), 0, true);
+ABI_VARIANT(set_priority, SOFTMEM_IOC_SET_PRIORITY,
+	    struct softmem_set_priority,
+	    offsetofend(struct softmem_set_priority, priority), 0, false);
 
 /* What a failed call must leave alone. */
 struct abi_snapshot {
@@ -499,18 +521,23 @@ FIXTURE_TEARDOWN(abi_misc)
 		softmem_close(self->pool);
 }
 
-TEST_F(abi_misc, alloc_reserved_einval)
+TEST_F(abi_misc, alloc_priority_einval)
 {
 	struct softmem_stats stats;
 	struct softmem_alloc arg = {
 		.size = sizeof(arg),
 		.length = page_size(),
-		.__reserved = 1,
+		.priority = 1,
 	};
 
+	/* Without SOFTMEM_ALLOC_PRIORITY the field must be 0. */
 	EXPECT_EQ(-EINVAL, softmem_raw_ioctl(self->pool, SOFTMEM_IOC_ALLOC,
 					     &arg));
-	arg.__reserved = 0x80000000;
+	arg.flags = SOFTMEM_ALLOC_PRIORITY;
+	arg.priority = SOFTMEM_NR_PRIORITIES;
+	EXPECT_EQ(-EINVAL, softmem_raw_ioctl(self->pool, SOFTMEM_IOC_ALLOC,
+					     &arg));
+	arg.priority = 0x80000000;
 	EXPECT_EQ(-EINVAL, softmem_raw_ioctl(self->pool, SOFTMEM_IOC_ALLOC,
 					     &arg));
 	ASSERT_EQ(0, pool_stats(self->pool, &stats));

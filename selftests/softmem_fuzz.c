@@ -98,6 +98,8 @@ static const unsigned int struct_size[] = {
 	[SOFTMEM_CMD_FIND] = sizeof(struct softmem_find),
 	[SOFTMEM_CMD_STATS] = sizeof(struct softmem_stats),
 	[SOFTMEM_CMD_CONFIGURE] = sizeof(struct softmem_configure),
+	[SOFTMEM_CMD_NODE_STATS] = sizeof(struct softmem_node_stats),
+	[SOFTMEM_CMD_SET_PRIORITY] = sizeof(struct softmem_set_priority),
 };
 
 #define NR_CMDS		ARRAY_SIZE(struct_size)
@@ -107,7 +109,7 @@ static bool has_output(int nr)
 {
 	return nr == SOFTMEM_CMD_ALLOC || nr == SOFTMEM_CMD_RESUME ||
 	       nr == SOFTMEM_CMD_COMPARE || nr == SOFTMEM_CMD_FIND ||
-	       nr == SOFTMEM_CMD_STATS;
+	       nr == SOFTMEM_CMD_STATS || nr == SOFTMEM_CMD_NODE_STATS;
 }
 
 static uint64_t rnd(struct fuzzer *f, uint64_t n)
@@ -155,6 +157,7 @@ static bool documented(long ret, bool racy)
 	switch (-ret) {
 	case 0: case ENOTTY: case EFAULT: case EINVAL: case E2BIG:
 	case ENOENT: case ESTALE: case ENOMEM: case ENOSPC: case EINTR:
+	case EBUSY:
 		return true;
 	case EBADF:
 		return racy;
@@ -382,11 +385,16 @@ static void gen_struct(struct fuzzer *f, struct fuzz_call *c, bool good)
 		a->length = good || rnd(f, 3) ? 1 + rnd(f, rnd(f, 2) ? 64 * KiB :
 							REGION_MAX) :
 			    gen_span(f, SOFTMEM_MAX_LENGTH);
+		if (good && rnd(f, 2)) {
+			a->flags = SOFTMEM_ALLOC_PRIORITY;
+			a->priority = rnd(f, SOFTMEM_NR_PRIORITIES);
+		}
 		if (!good) {
 			a->flags = gen_flags(f, SOFTMEM_ALLOC_VALID_FLAGS);
 			a->node = rnd(f, 4) ? 0 : (rnd(f, 2) ? rnd(f, 4) :
 						   (uint32_t)rnd64(f));
-			a->__reserved = gen_reserved(f);
+			a->priority = rnd(f, 2) ? rnd(f, 2 * SOFTMEM_NR_PRIORITIES) :
+						  gen_reserved(f);
 			a->handle = rnd(f, 2) ? 0 : rnd64(f);
 		}
 		break;
@@ -531,6 +539,37 @@ static void gen_struct(struct fuzzer *f, struct fuzz_call *c, bool good)
 			   gen_flags(f, SOFTMEM_CONFIGURE_VALID_FLAGS);
 		a->limit_bytes = good ? FUZZ_CAP - rnd(f, FUZZ_CAP / 2) :
 				 gen_span(f, FUZZ_CAP);
+		/* Takes effect only in a pool without regions. */
+		if (good && !rnd(f, 4)) {
+			a->flags |= SOFTMEM_CONFIGURE_POLICY;
+			a->policy = rnd(f, 2);
+		}
+		if (!good) {
+			a->policy = rnd(f, 2) ? rnd(f, 3) : gen_reserved(f);
+			a->__reserved = gen_reserved(f);
+		}
+		break;
+	}
+	case SOFTMEM_CMD_NODE_STATS: {
+		struct softmem_node_stats *a = (void *)c->s;
+
+		a->node = good || rnd(f, 2) ? rnd(f, 2) : (uint32_t)rnd64(f);
+		if (!good) {
+			a->flags = gen_flags(f, 0);
+			a->__reserved = gen_reserved(f);
+		}
+		break;
+	}
+	case SOFTMEM_CMD_SET_PRIORITY: {
+		struct softmem_set_priority *a = (void *)c->s;
+
+		a->handle = gen_handle(f, p, &region);
+		a->priority = good || rnd(f, 2) ?
+			      rnd(f, SOFTMEM_NR_PRIORITIES) : gen_reserved(f);
+		if (!good) {
+			a->flags = gen_flags(f, 0);
+			a->__reserved = gen_reserved(f);
+		}
 		break;
 	}
 	}
@@ -610,6 +649,7 @@ static bool output_sane(struct fuzz_call *c, char *why, size_t size)
 	const struct softmem_compare *cmp = (const void *)out;
 	const struct softmem_find *find = (const void *)out;
 	const struct softmem_stats *st = (const void *)out;
+	const struct softmem_node_stats *ns = (const void *)out;
 	const struct softmem_find *asked = (const void *)eff;
 	const char *name;
 	int64_t value;
@@ -658,6 +698,17 @@ static bool output_sane(struct fuzz_call *c, char *why, size_t size)
 		if (name) {
 			snprintf(why, size, "negative %s %lld", name,
 				 (long long)value);
+			return false;
+		}
+		break;
+	case SOFTMEM_CMD_NODE_STATS:
+		/* A counter gone below zero reads as a huge byte count. */
+		if (FITS(struct softmem_node_stats, suspended_bytes) &&
+		    ((int64_t)ns->resident_bytes < 0 ||
+		     (int64_t)ns->suspended_bytes < 0)) {
+			snprintf(why, size, "negative node bytes %lld/%lld",
+				 (long long)ns->resident_bytes,
+				 (long long)ns->suspended_bytes);
 			return false;
 		}
 		break;

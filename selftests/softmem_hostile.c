@@ -1144,7 +1144,7 @@ TEST_F(hostile, overflowing_sizes_nodes_and_values_einval)
 		EXPECT_EINVAL(SOFTMEM_IOC_ALLOC, softmem_alloc,
 			      .length = page, .flags = 0xffffffff);
 		EXPECT_EINVAL(SOFTMEM_IOC_ALLOC, softmem_alloc,
-			      .length = page, .__reserved = 0xffffffff);
+			      .length = page, .priority = 0xffffffff);
 		for (i = 0; i < ARRAY_SIZE(limits); i++) {
 			EXPECT_EINVAL(SOFTMEM_IOC_CONFIGURE, softmem_configure,
 				      .flags = SOFTMEM_CONFIGURE_LIMIT,

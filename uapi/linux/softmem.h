@@ -51,6 +51,7 @@
  * @SOFTMEM_CMD_STATS: see &struct softmem_stats
  * @SOFTMEM_CMD_CONFIGURE: see &struct softmem_configure
  * @SOFTMEM_CMD_NODE_STATS: see &struct softmem_node_stats
+ * @SOFTMEM_CMD_SET_PRIORITY: see &struct softmem_set_priority
  */
 enum softmem_cmd {
 	SOFTMEM_CMD_ALLOC = 0x00,
@@ -67,6 +68,7 @@ enum softmem_cmd {
 	SOFTMEM_CMD_STATS,
 	SOFTMEM_CMD_CONFIGURE,
 	SOFTMEM_CMD_NODE_STATS,
+	SOFTMEM_CMD_SET_PRIORITY,
 };
 
 /**
@@ -77,9 +79,30 @@ enum softmem_cmd {
  */
 #define SOFTMEM_ALLOC_NODE		_BITUL(0)
 /**
+ * define SOFTMEM_ALLOC_PRIORITY - put the region in priority class
+ *	&softmem_alloc.priority instead of %SOFTMEM_PRIORITY_DEFAULT
+ */
+#define SOFTMEM_ALLOC_PRIORITY		_BITUL(1)
+/**
  * define SOFTMEM_ALLOC_VALID_FLAGS - every flag &struct softmem_alloc knows
  */
-#define SOFTMEM_ALLOC_VALID_FLAGS	(SOFTMEM_ALLOC_NODE)
+#define SOFTMEM_ALLOC_VALID_FLAGS	(SOFTMEM_ALLOC_NODE | \
+					 SOFTMEM_ALLOC_PRIORITY)
+
+/**
+ * define SOFTMEM_NR_PRIORITIES - number of priority classes
+ *
+ * Reclaim, the pool limit and the manager discard suspended regions of the
+ * lowest class first, in every pool, before any region of a higher class;
+ * within a class, in the order of each pool's policy (see
+ * &enum softmem_policy).
+ */
+#define SOFTMEM_NR_PRIORITIES		4
+/**
+ * define SOFTMEM_PRIORITY_DEFAULT - the class of a region allocated without
+ *	%SOFTMEM_ALLOC_PRIORITY: the highest, discarded last
+ */
+#define SOFTMEM_PRIORITY_DEFAULT	(SOFTMEM_NR_PRIORITIES - 1)
 
 /**
  * struct softmem_alloc - create a region (SOFTMEM_IOC_ALLOC)
@@ -87,7 +110,8 @@ enum softmem_cmd {
  * @flags: SOFTMEM_ALLOC_* flags
  * @length: length in bytes, 1 to %SOFTMEM_MAX_LENGTH; rounded up to pages
  * @node: NUMA node for the pages when @flags has %SOFTMEM_ALLOC_NODE, else 0
- * @__reserved: must be 0
+ * @priority: priority class, below %SOFTMEM_NR_PRIORITIES, when @flags has
+ *	%SOFTMEM_ALLOC_PRIORITY, else 0
  * @handle: output: the new region's handle, never 0, unique in the pool
  *
  * The region starts resumed and reads as zeros.  Its pages are allocated on
@@ -98,7 +122,7 @@ struct softmem_alloc {
 	__u32 flags;
 	__u64 length;
 	__u32 node;
-	__u32 __reserved;
+	__u32 priority;
 	__u64 handle;
 };
 
@@ -297,6 +321,8 @@ struct softmem_find {
  * @discarded_bytes: output: bytes discarded since the pool was created
  * @discard_events: output: regions discarded since the pool was created
  * @limit_bytes: output: the pool's limit on resident bytes
+ * @policy: output: the pool's &enum softmem_policy
+ * @__reserved: output: 0
  *
  * The same counters, summed over every pool, are in
  * /sys/class/misc/softmem/stats/.
@@ -311,6 +337,25 @@ struct softmem_stats {
 	__u64 discarded_bytes;
 	__u64 discard_events;
 	__u64 limit_bytes;
+	__u32 policy;
+	__u32 __reserved;
+};
+
+/**
+ * enum softmem_policy - the order in which a pool's suspended regions of one
+ *	priority class are discarded
+ * @SOFTMEM_POLICY_LRU: least recently suspended first (the default)
+ * @SOFTMEM_POLICY_FIFO: first allocated first, whenever each was suspended;
+ *	more exactly, in the order the regions got their first page since
+ *	allocation or since their last discard (a region without pages has
+ *	nothing to discard)
+ *
+ * Regions of different pools in one class are discarded in proportion to
+ * what each pool has suspended, each pool's in the order of its policy.
+ */
+enum softmem_policy {
+	SOFTMEM_POLICY_LRU = 0,
+	SOFTMEM_POLICY_FIFO = 1,
 };
 
 /**
@@ -318,10 +363,16 @@ struct softmem_stats {
  */
 #define SOFTMEM_CONFIGURE_LIMIT		_BITUL(0)
 /**
+ * define SOFTMEM_CONFIGURE_POLICY - set &softmem_configure.policy; only
+ *	while the pool has no region (EBUSY otherwise)
+ */
+#define SOFTMEM_CONFIGURE_POLICY	_BITUL(1)
+/**
  * define SOFTMEM_CONFIGURE_VALID_FLAGS - every flag &struct softmem_configure
  * knows
  */
-#define SOFTMEM_CONFIGURE_VALID_FLAGS	(SOFTMEM_CONFIGURE_LIMIT)
+#define SOFTMEM_CONFIGURE_VALID_FLAGS	(SOFTMEM_CONFIGURE_LIMIT | \
+					 SOFTMEM_CONFIGURE_POLICY)
 
 /**
  * struct softmem_configure - set pool parameters (SOFTMEM_IOC_CONFIGURE)
@@ -330,18 +381,44 @@ struct softmem_stats {
  * @limit_bytes: with %SOFTMEM_CONFIGURE_LIMIT, the pool's limit on resident
  *	bytes, rounded down to pages; at most the module's pool_max_bytes
  *	parameter (EINVAL above it)
+ * @policy: with %SOFTMEM_CONFIGURE_POLICY, the pool's &enum softmem_policy
+ * @__reserved: must be 0
  *
  * A write that would take the pool over its limit first discards the pool's
  * own suspended regions, least recently suspended first, then fails with
  * ENOMEM.  Lowering the limit below the pool's resident bytes discards its
  * suspended regions the same way until it fits; resumed regions are never
  * touched, so the pool may stay above a new limit until they are freed.
- * Flags 0 changes nothing.
+ * Flags 0 changes nothing.  With both flags, the policy is checked first
+ * and nothing changes unless both can be applied.
  */
 struct softmem_configure {
 	__u32 size;
 	__u32 flags;
 	__u64 limit_bytes;
+	__u32 policy;
+	__u32 __reserved;
+};
+
+/**
+ * struct softmem_set_priority - move a region to another priority class
+ *	(SOFTMEM_IOC_SET_PRIORITY)
+ * @size: sizeof(struct softmem_set_priority)
+ * @flags: must be 0
+ * @handle: the region
+ * @priority: the class, below %SOFTMEM_NR_PRIORITIES
+ * @__reserved: must be 0
+ *
+ * A suspended region goes to the end of its new class, as if suspended
+ * now (under %SOFTMEM_POLICY_FIFO, as if it got its pages now).  The state
+ * of the region does not change.
+ */
+struct softmem_set_priority {
+	__u32 size;
+	__u32 flags;
+	__u64 handle;
+	__u32 priority;
+	__u32 __reserved;
 };
 
 /**
@@ -385,5 +462,6 @@ struct softmem_node_stats {
 #define SOFTMEM_IOC_STATS	_IO(SOFTMEM_IOCTL_MAGIC, SOFTMEM_CMD_STATS)
 #define SOFTMEM_IOC_CONFIGURE	_IO(SOFTMEM_IOCTL_MAGIC, SOFTMEM_CMD_CONFIGURE)
 #define SOFTMEM_IOC_NODE_STATS	_IO(SOFTMEM_IOCTL_MAGIC, SOFTMEM_CMD_NODE_STATS)
+#define SOFTMEM_IOC_SET_PRIORITY _IO(SOFTMEM_IOCTL_MAGIC, SOFTMEM_CMD_SET_PRIORITY)
 
 #endif /* _UAPI_LINUX_SOFTMEM_H */
