@@ -6,10 +6,12 @@
  * of reclaim then asks for 16, 64 or 192 MiB of it, and the test prints
  * "discarded X MiB for Y MiB asked".  It fails above 1.5 Y + 4 MiB (one
  * region), and, where the request is a limit that must be met, below Y less
- * one region.  memory.reclaim cannot be met by discards on kernels that do
- * not count them as progress (6.4 and later): there it only has the upper
- * bound, and the test prints what the write returned.  The last variant is
- * global pressure from a memory hog in the whole (512 MiB) guest.
+ * one region.  memory.reclaim takes nothing from softmem (it neither says
+ * how much it wants nor, since 6.4, counts a shrinker's frees): it has only
+ * the upper bound, and the test prints what the write returned.  The last
+ * variant is global pressure from a memory hog in the whole (512 MiB, two
+ * node) guest, where each node reclaims for itself: there the bound is
+ * 1.5 Y and a region per node, and one more.
  */
 #include "softmem_test.h"
 
@@ -235,6 +237,19 @@ static uint64_t high_watermarks(void)
 	return sum * page_size();
 }
 
+/* NUMA nodes of the guest. */
+static unsigned int nr_nodes(void)
+{
+	char path[64];
+	unsigned int n = 0;
+
+	do
+		snprintf(path, sizeof(path), "/sys/devices/system/node/node%u",
+			 n);
+	while (!access(path, F_OK) && ++n);
+	return n ? n : 1;
+}
+
 /* Free memory above the high watermarks, in @arg (an int64_t). */
 static void measure_spare(void *arg)
 {
@@ -306,6 +321,7 @@ TEST_F_TIMEOUT(proportional, discards_what_is_asked, 600)
 {
 	uint64_t asked = variant->asked_mib * MiB, usage, before, discarded;
 	struct softmem_stats stats;
+	uint64_t slack = REGION_BYTES;
 	bool must_meet = true;
 	int64_t spare = 0;
 	int ret = 0;
@@ -358,20 +374,17 @@ TEST_F_TIMEOUT(proportional, discards_what_is_asked, 600)
 		       (unsigned long long)variant->asked_mib);
 	if (variant->kind == KIND_GLOBAL) {
 		/*
-		 * Memory the kernel uses meanwhile makes the hog's need
-		 * differ from what was asked: what the system needed of the
-		 * cache is what was discarded less what was still free above
-		 * the high watermarks while the hog held its memory.
+		 * Global reclaim is each node's own: a node short of a few
+		 * pages takes a whole region, and its kswapd and a task in
+		 * direct reclaim may each take one at once.  So the bound is
+		 * a region per node and one more (measured: at most three
+		 * regions past what was asked, in the two-node guest).
 		 */
-		ksft_print_msg("%lld MiB free above the high watermarks while the hog held its memory\n",
+		slack = (nr_nodes() + 1) * REGION_BYTES;
+		ksft_print_msg("%lld MiB still free above the high watermarks while the hog held its memory\n",
 			       (long long)(spare / (int64_t)MiB));
-		asked = spare > 0 && (uint64_t)spare < discarded ?
-			discarded - spare : discarded;
-		ksft_print_msg("discarded %llu MiB where %llu MiB were needed\n",
-			       (unsigned long long)(discarded / MiB),
-			       (unsigned long long)(asked / MiB));
 	}
-	EXPECT_GE(asked + asked / 2 + REGION_BYTES, discarded);
+	EXPECT_GE(asked + asked / 2 + slack, discarded);
 	if (must_meet)
 		EXPECT_LE(asked, discarded + REGION_BYTES);
 	check_regions(_metadata, self, discarded);
