@@ -14,6 +14,9 @@
  * which moves to a fresh cgroup now and then so that the old one goes offline
  * with suspended regions on it; another touches anonymous memory down to a
  * floor between the min and low watermarks, so that kswapd reclaims too.
+ * Every other worker process's pool is FIFO, regions come in every priority
+ * class and change class now and then, and the manager discards past its
+ * watermarks: none of that may break an invariant either.
  *
  * A "lost" is any broken invariant:
  *  - a resumed region changes only through its owner's operations;
@@ -339,7 +342,10 @@ static void do_alloc(struct worker *w)
 	length = 1 + rnd(w, w->max_bytes);
 	if (!rnd(w, 4))
 		length = page_round_up(length);
-	ret = op(w, softmem_alloc(w->pool, length, &handle));
+	ret = op(w, rnd(w, 2) ? softmem_alloc(w->pool, length, &handle) :
+			softmem_alloc_priority(w->pool, length,
+					       rnd(w, SOFTMEM_NR_PRIORITIES),
+					       &handle));
 	if (ret == -ENOMEM) {
 		w->count->enomem++;
 		return;
@@ -596,6 +602,17 @@ static void do_bad_range(struct worker *w, struct owned_region *r)
 	}
 }
 
+/* Another class changes nothing a worker can see but the order of discards. */
+static void do_priority(struct worker *w, struct owned_region *r)
+{
+	int ret = op(w, softmem_set_priority(w->pool, r->handle,
+					     rnd(w, SOFTMEM_NR_PRIORITIES)));
+
+	if (ret)
+		lost(w, "set priority of region %llu: %s",
+		     (unsigned long long)r->handle, err_name(ret));
+}
+
 /* Pool counters: never negative, consistent with what this worker holds. */
 static void do_stats(struct worker *w)
 {
@@ -786,8 +803,10 @@ static void step(struct worker *w)
 		do_suspend(w, r);
 	else if (choice < 86)
 		do_resume(w, r);
-	else if (choice < 88)
+	else if (choice < 87)
 		do_free(w, r);
+	else if (choice < 88)
+		do_priority(w, r);
 	else if (choice < 90)
 		do_stats(w);
 	else if (choice < 91)
@@ -881,7 +900,8 @@ worker_process(unsigned int proc, uint64_t seed, uint64_t quota,
 		in_cgroup = false;
 	}
 	pool = softmem_open();
-	if (pool < 0)
+	if (pool < 0 ||
+	    (proc % 2 && softmem_set_policy(pool, SOFTMEM_POLICY_FIFO)))
 		_exit(10);
 	for (i = 0; i < STRESS_THREADS; i++)
 		if (!worker_init(&w[i], proc * STRESS_THREADS + i, pool, seed,
@@ -1012,12 +1032,14 @@ static void watermarks(uint64_t *min, uint64_t *low)
  * every round and reclaims, calling the shrinker from real reclaim, while
  * allocations still succeed without direct reclaim, far from the OOM killer.
  * The hog's pages are MADV_FREE: if the hog is too slow to give memory back
- * (a loaded host stretches its sleeps), reclaim takes them itself.
+ * (a loaded host stretches its sleeps), reclaim takes them itself, and the
+ * hog touches them again on its next round of the ring, which keeps kswapd
+ * at work.  A round is a pass over the whole ring or a swing.
  */
 static void __attribute__((noreturn))
 hog(struct stress_shm *shm, uint64_t floor)
 {
-	uint64_t size = meminfo_bytes("MemTotal"), held = 0;
+	uint64_t size = meminfo_bytes("MemTotal"), held = 0, cursor = 0;
 	uint8_t *p;
 
 	set_oom_score_adj(1000);
@@ -1029,28 +1051,35 @@ hog(struct stress_shm *shm, uint64_t floor)
 		uint64_t free = meminfo_bytes("MemFree"), step;
 
 		if (free > floor + 2 * HOG_CHUNK) {
-			/* Half the way down each time: never past the floor. */
+			/*
+			 * Half the way down each time: never past the floor.
+			 * The buffer is a ring: once all of it was touched,
+			 * touching it again takes back what reclaim took.
+			 */
 			step = ((free - floor) / 2) & ~(HOG_CHUNK - 1);
-			if (step > size - held)
-				step = size - held;
-			if (madvise(p + held, step, MADV_POPULATE_WRITE))
-				memset(p + held, 0x5a, step);
+			if (step > size - cursor)
+				step = size - cursor;
+			if (madvise(p + cursor, step, MADV_POPULATE_WRITE))
+				memset(p + cursor, 0x5a, step);
 			/*
 			 * Still held, but lazily freed: reclaim can always
 			 * take it, so the hog never drives the machine to
 			 * the OOM killer, however late it wakes up to back
 			 * off on a loaded host.
 			 */
-			madvise(p + held, step, MADV_FREE);
-			held += step;
+			madvise(p + cursor, step, MADV_FREE);
+			cursor = (cursor + step) % size;
+			/* A round: the whole ring touched once more. */
+			if (!cursor)
+				shm->hog_rounds++;
+			held = held + step < size ? held + step : size;
 			if (held > shm->hog_peak)
 				shm->hog_peak = held;
 			continue;
 		}
 		usleep(50000);
-		step = held < HOG_SWING ? held : HOG_SWING;
-		madvise(p + held - step, step, MADV_DONTNEED);
-		held -= step;
+		step = cursor < HOG_SWING ? cursor : HOG_SWING;
+		madvise(p + cursor - step, step, MADV_DONTNEED);
 		shm->hog_rounds++;
 		usleep(50000);
 	}
@@ -1149,6 +1178,8 @@ FIXTURE_TEARDOWN(stress)
 		stress_cgroup_remove();
 	if (self->old_scale)
 		write_u64_file(WMARK_SCALE, self->old_scale);
+	set_module_param("manager_high_bytes", 0);
+	set_module_param("manager_low_bytes", 0);
 }
 
 TEST_F_TIMEOUT(stress, random_operations_keep_every_invariant, 900)
@@ -1174,6 +1205,9 @@ TEST_F_TIMEOUT(stress, random_operations_keep_every_invariant, 900)
 	module_counter("discard_events", &before_events);
 	self->cgroup = stress_cgroup_setup();
 	floor = hog_floor(&self->old_scale);
+	/* The workers hold well over this: the manager runs all along. */
+	set_module_param("manager_low_bytes", 128 * KiB);
+	set_module_param("manager_high_bytes", 256 * KiB);
 
 	helper[0] = fork();
 	ASSERT_LE(0, helper[0]);
