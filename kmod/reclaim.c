@@ -88,9 +88,9 @@ static unsigned long softmem_pages_per_region(void)
 }
 
 /*
- * Pages that the memory cgroup @memcg, or the nearest of its ancestors in
- * that state, is over its memory.max or memory.high, counting the charge
- * batch a task is waiting to add: 0 when every level has room.
+ * Pages by which the memory cgroup @memcg or one of its ancestors (the most
+ * of any level) is over its memory.max or memory.high, counting a charge
+ * batch a task may be waiting to add: 0 when every level has room.
  */
 static unsigned long softmem_memcg_excess(struct mem_cgroup *memcg)
 {
@@ -142,15 +142,16 @@ static unsigned long softmem_node_shortfall(int nid)
  */
 static unsigned long softmem_reclaim_budget(struct shrink_control *sc)
 {
-	unsigned long excess = softmem_memcg_excess(sc->memcg);
-	unsigned long shortfall = softmem_node_shortfall(sc->nid);
-	unsigned long freed = softmem_compat_reclaimed_so_far();
+	unsigned long excess, shortfall, freed;
 
 	/* Not reclaim but drop_caches or the shrinker's debugfs scan file. */
 	if (!current->reclaim_state)
 		return ULONG_MAX;
+	excess = softmem_memcg_excess(sc->memcg);
 	if (excess && !current_is_kswapd())
 		return excess;
+	shortfall = softmem_node_shortfall(sc->nid);
+	freed = softmem_compat_reclaimed_so_far();
 	/*
 	 * Pages just freed may still sit in per-CPU lists, where the free
 	 * page count does not see them: what this reclaim pass has freed
