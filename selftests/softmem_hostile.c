@@ -1268,13 +1268,11 @@ static void __attribute__((noinline)) prefault_stack(void)
 static void child_enter_memcg(struct __test_metadata *_metadata,
 			      const char *cgroup)
 {
-	char procs[192];
 	int ret;
 
 	close_pools();
 	prefault_stack();
-	snprintf(procs, sizeof(procs), "%s/cgroup.procs", cgroup);
-	ret = mlockall(MCL_CURRENT) ? -errno : write_file(procs, "0");
+	ret = mlockall(MCL_CURRENT) ? -errno : join_cgroup(cgroup);
 	EXPECT_EQ(0, ret)
 		TH_LOG("cannot lock memory and join %s: %s", cgroup,
 		       strerror(-ret));

@@ -107,19 +107,14 @@ static bool page_holds(int pool, uint64_t h, uint64_t index, int value)
 static void fill_cache(struct __test_metadata *_metadata,
 		       FIXTURE_DATA(proportional) *self, const char *cgroup)
 {
-	char procs[192];
 	pid_t child;
 	int i;
 
 	child = fork();
 	ASSERT_LE(0, child);
 	if (!child) {
-		if (cgroup) {
-			snprintf(procs, sizeof(procs), "%s/cgroup.procs",
-				 cgroup);
-			if (write_file(procs, "0"))
-				_exit(1);
-		}
+		if (cgroup && join_cgroup(cgroup))
+			_exit(1);
 		interleave_nodes();
 		/* Filled in the kernel: the test is about reclaim. */
 		for (i = 0; i < NR_REGIONS; i++) {
@@ -176,7 +171,7 @@ static int hog(const char *cgroup, uint64_t bytes, void (*held)(void *),
 	       void *arg)
 {
 	int ready[2], release[2];
-	char procs[192], c = 0;
+	char c = 0;
 	pid_t child;
 
 	if (pipe(ready) || pipe(release))
@@ -187,12 +182,8 @@ static int hog(const char *cgroup, uint64_t bytes, void (*held)(void *),
 	if (!child) {
 		close(ready[0]);
 		close(release[1]);
-		if (cgroup) {
-			snprintf(procs, sizeof(procs), "%s/cgroup.procs",
-				 cgroup);
-			if (write_file(procs, "0"))
-				_exit(1);
-		}
+		if (cgroup && join_cgroup(cgroup))
+			_exit(1);
 		interleave_nodes();
 		/*
 		 * Base pages only: a huge page fault would also reclaim and
@@ -221,22 +212,6 @@ static int hog(const char *cgroup, uint64_t bytes, void (*held)(void *),
 	return wait_child(child);
 }
 
-/* Sum of the high watermarks of every zone, in bytes. */
-static uint64_t high_watermarks(void)
-{
-	FILE *f = fopen("/proc/zoneinfo", "re");
-	unsigned long long pages, sum = 0;
-	char line[256];
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, " high %llu", &pages) == 1)
-			sum += pages;
-	fclose(f);
-	return sum * page_size();
-}
-
 /* NUMA nodes of the guest. */
 static unsigned int nr_nodes(void)
 {
@@ -254,7 +229,7 @@ static unsigned int nr_nodes(void)
 static void measure_spare(void *arg)
 {
 	*(int64_t *)arg = (int64_t)meminfo_bytes("MemFree") -
-			  (int64_t)high_watermarks();
+			  (int64_t)high_watermarks(-1);
 }
 
 /*
@@ -361,7 +336,7 @@ TEST_F_TIMEOUT(proportional, discards_what_is_asked, 600)
 		break;
 	case KIND_GLOBAL:
 		/* What the hog takes beyond free memory down to the marks. */
-		usage = meminfo_bytes("MemFree") - high_watermarks();
+		usage = meminfo_bytes("MemFree") - high_watermarks(-1);
 		ret = hog(NULL, usage + asked, measure_spare, &spare);
 		must_meet = false;
 		break;

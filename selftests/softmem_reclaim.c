@@ -390,14 +390,13 @@ enum memcg_child_status {
 static void __attribute__((noreturn)) fill_in_memcg(const char *cgroup,
 						   uint64_t max, int total_mib)
 {
-	char procs[192], current_path[192];
+	char current_path[192];
 	uint64_t *h = calloc(total_mib, sizeof(*h)), current;
 	int pool, i, discarded = 0;
 
-	snprintf(procs, sizeof(procs), "%s/cgroup.procs", cgroup);
 	snprintf(current_path, sizeof(current_path), "%s/memory.current",
 		 cgroup);
-	if (!h || write_file(procs, "0"))
+	if (!h || join_cgroup(cgroup))
 		_exit(MEMCG_JOIN_FAILED);
 	pool = softmem_open();
 	if (pool < 0)
@@ -455,14 +454,14 @@ TEST_F_TIMEOUT(reclaim, memcg_max_discards_own_regions, 300)
 		TH_LOG("%s", events);
 }
 
-/* MemUsed of NUMA node @nid, in bytes. */
-static uint64_t node_used(int nid)
+/* Field @field ("MemUsed") of NUMA node @nid's meminfo, in bytes. */
+static uint64_t node_meminfo(int nid, const char *field)
 {
-	char path[96], key[32];
+	char path[96], key[48];
 
 	snprintf(path, sizeof(path),
 		 "/sys/devices/system/node/node%d/meminfo", nid);
-	snprintf(key, sizeof(key), "Node %d MemUsed", nid);
+	snprintf(key, sizeof(key), "Node %d %s", nid, field);
 	return meminfo_file_bytes(path, key);
 }
 
@@ -503,7 +502,7 @@ static void check_placement(struct __test_metadata *_metadata,
 	/* Settle page cache and slab first: MemUsed is a noisy measure. */
 	ASSERT_EQ(0, drop_caches());
 	for (nid = 0; nid < 2; nid++)
-		before[nid] = node_used(nid);
+		before[nid] = node_meminfo(nid, "MemUsed");
 	if (bind_node >= 0) {
 		ASSERT_EQ(0, write_bound_to_node(self->pool, h, length,
 						 bind_node));
@@ -512,7 +511,7 @@ static void check_placement(struct __test_metadata *_metadata,
 						  7));
 	}
 	for (nid = 0; nid < 2; nid++) {
-		uint64_t now = node_used(nid);
+		uint64_t now = node_meminfo(nid, "MemUsed");
 
 		grew[nid] = now > before[nid] ? now - before[nid] : 0;
 	}
@@ -553,36 +552,6 @@ TEST_F_TIMEOUT(reclaim, numa_alloc_node_overrides_policy, 120)
 		return;
 	ASSERT_EQ(0, softmem_alloc_on_node(self->pool, 64 * MiB, 0, &h));
 	check_placement(_metadata, self, h, 1, 0);
-}
-
-/* Sum of the high watermarks of node @nid's zones, in bytes. */
-static uint64_t node_high_watermarks(int nid)
-{
-	FILE *f = fopen("/proc/zoneinfo", "re");
-	unsigned long long pages, sum = 0;
-	char line[256];
-	int node = -1;
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "Node %d,", &node) == 1)
-			continue;
-		if (node == nid && sscanf(line, " high %llu", &pages) == 1)
-			sum += pages;
-	}
-	fclose(f);
-	return sum * page_size();
-}
-
-static uint64_t node_free(int nid)
-{
-	char path[96], key[32];
-
-	snprintf(path, sizeof(path),
-		 "/sys/devices/system/node/node%d/meminfo", nid);
-	snprintf(key, sizeof(key), "Node %d MemFree", nid);
-	return meminfo_file_bytes(path, key);
 }
 
 /* The pool's resident and suspended bytes on @nid, via ioctl and sysfs. */
@@ -641,7 +610,7 @@ TEST_F_TIMEOUT(reclaim, numa_node_pressure_discards_only_its_regions, 300)
 	for (nid = 0; nid < 2; nid++)
 		check_node_stats(_metadata, self->pool, nid, total, total);
 
-	take = node_free(1) - node_high_watermarks(1) + 16 * MiB;
+	take = node_meminfo(1, "MemFree") - high_watermarks(1) + 16 * MiB;
 	hog = fork();
 	ASSERT_LE(0, hog);
 	if (!hog) {

@@ -367,6 +367,39 @@ static inline bool make_memcg(struct __test_metadata *_metadata, char *cgroup,
 	return true;
 }
 
+/* Move the calling task into the cgroup v2 directory @cgroup. */
+static inline int join_cgroup(const char *cgroup)
+{
+	char procs[256];
+
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", cgroup);
+	return write_file(procs, "0");
+}
+
+/*
+ * Sum of the high watermarks of node @nid's zones, or of every zone for
+ * @nid -1, in bytes (/proc/zoneinfo).
+ */
+static inline uint64_t high_watermarks(int nid)
+{
+	FILE *f = fopen("/proc/zoneinfo", "re");
+	unsigned long long pages, sum = 0;
+	char line[256];
+	int node = -1;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Node %d,", &node) == 1)
+			continue;
+		if ((nid < 0 || node == nid) &&
+		    sscanf(line, " high %llu", &pages) == 1)
+			sum += pages;
+	}
+	fclose(f);
+	return sum * page_size();
+}
+
 /* Wait for child @pid; its exit code, or 128 + signal if it was killed. */
 static inline int wait_child(pid_t pid)
 {
