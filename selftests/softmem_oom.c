@@ -5,9 +5,9 @@
  * Resumed pages can be neither swapped nor discarded, so they weigh like
  * locked memory.  They count in the RSS (as shared memory, RssShmem) of the
  * process whose write made the region's pages, which is what the OOM killer
- * ranks processes by.  Three processes: A holds resumed softmem, B as much
- * ordinary anonymous memory less a margin, and C grows until the OOM killer
- * runs; it must pick A.  Resumed softmem is not locked memory in the
+ * ranks processes by.  Three processes: A holds resumed softmem, B less
+ * ordinary anonymous memory, and C grows until the OOM killer runs; it
+ * must pick A.  Resumed softmem is not locked memory in the
  * RLIMIT_MEMLOCK sense: memory cgroups and the pool and module limits bound
  * it instead, as a test as nobody shows.
  */
@@ -15,9 +15,19 @@
 
 #include <sys/resource.h>
 
-#define A_BYTES		(192 * MiB)
-#define B_BYTES		(128 * MiB)
 #define C_STEP		(4 * MiB)
+
+/*
+ * A takes 45% and B 28% of the memory available at the start, in 4 MiB
+ * steps, so that C, which gets the rest before the OOM killer runs, stays
+ * the smallest on any guest size (192 and 120 MiB in a 512 MiB guest).
+ */
+static uint64_t a_bytes, b_bytes;
+
+static uint64_t share_of_available(unsigned int percent)
+{
+	return meminfo_bytes("MemAvailable") / 100 * percent & ~(C_STEP - 1);
+}
 
 /* Tell the guest's splat scan (tools/vm-run) that an OOM report is due. */
 static void kmsg(const char *text)
@@ -52,7 +62,7 @@ static void __attribute__((noreturn)) holder_softmem(int fd)
 
 	if (pool < 0)
 		_exit(1);
-	for (done = 0; done < A_BYTES; done += 4 * MiB)
+	for (done = 0; done < a_bytes; done += 4 * MiB)
 		if (region_alloc_filled(pool, 4 * MiB, 1, &h))
 			_exit(2);
 	hold(fd);
@@ -60,12 +70,12 @@ static void __attribute__((noreturn)) holder_softmem(int fd)
 
 static void __attribute__((noreturn)) holder_anon(int fd)
 {
-	char *p = mmap(NULL, B_BYTES, PROT_READ | PROT_WRITE,
+	char *p = mmap(NULL, b_bytes, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (p == MAP_FAILED)
 		_exit(1);
-	memset(p, 0x5a, B_BYTES);
+	memset(p, 0x5a, b_bytes);
 	hold(fd);
 }
 
@@ -138,13 +148,18 @@ TEST_F_TIMEOUT(oom_sees_softmem, resumed_holder_is_killed, 600)
 	uint64_t rss_shmem;
 	pid_t pid;
 
+	a_bytes = share_of_available(45);
+	b_bytes = share_of_available(28);
+	TH_LOG("A takes %llu MiB of softmem, B %llu MiB of anonymous memory",
+	       (unsigned long long)(a_bytes / MiB),
+	       (unsigned long long)(b_bytes / MiB));
 	self->pids[0] = start(holder_softmem, &ready);
 	ASSERT_TRUE(ready);
 	rss_shmem = status_kib(self->pids[0], "RssShmem");
 	TH_LOG("A holds %llu MiB of resumed softmem, RssShmem %llu MiB",
-	       (unsigned long long)(A_BYTES / MiB),
+	       (unsigned long long)(a_bytes / MiB),
 	       (unsigned long long)(rss_shmem / 1024));
-	EXPECT_LE(A_BYTES / KiB, rss_shmem);
+	EXPECT_LE(a_bytes / KiB, rss_shmem);
 	self->pids[1] = start(holder_anon, &ready);
 	ASSERT_TRUE(ready);
 
