@@ -10,8 +10,9 @@
  * how much it wants nor, since 6.4, counts a shrinker's frees): it has only
  * the upper bound, and the test prints what the write returned.  The last
  * variant is global pressure from a memory hog in the whole (512 MiB, two
- * node) guest, where each node reclaims for itself: there the bound is
- * 1.5 Y and a region per node, and one more.
+ * node) guest, where each node reclaims for itself in whole regions, more
+ * reclaimers at once on a busy host: there the figure is printed, with
+ * only a floor (half of Y) and a ceiling (not the whole cache) asserted.
  */
 #include "softmem_test.h"
 
@@ -212,19 +213,6 @@ static int hog(const char *cgroup, uint64_t bytes, void (*held)(void *),
 	return wait_child(child);
 }
 
-/* NUMA nodes of the guest. */
-static unsigned int nr_nodes(void)
-{
-	char path[64];
-	unsigned int n = 0;
-
-	do
-		snprintf(path, sizeof(path), "/sys/devices/system/node/node%u",
-			 n);
-	while (!access(path, F_OK) && ++n);
-	return n ? n : 1;
-}
-
 /* Free memory above the high watermarks, in @arg (an int64_t). */
 static void measure_spare(void *arg)
 {
@@ -296,7 +284,6 @@ TEST_F_TIMEOUT(proportional, discards_what_is_asked, 600)
 {
 	uint64_t asked = variant->asked_mib * MiB, usage, before, discarded;
 	struct softmem_stats stats;
-	uint64_t slack = REGION_BYTES;
 	bool must_meet = true;
 	int64_t spare = 0;
 	int ret = 0;
@@ -350,18 +337,24 @@ TEST_F_TIMEOUT(proportional, discards_what_is_asked, 600)
 	if (variant->kind == KIND_GLOBAL) {
 		/*
 		 * Global reclaim is each node's own: a node short of a few
-		 * pages takes a whole region, and its kswapd and a task in
-		 * direct reclaim may each take one at once.  So the bound is
-		 * a region per node and one more (measured: at most three
-		 * regions past what was asked, in the two-node guest).
+		 * pages takes a whole region, and its kswapd and tasks in
+		 * direct reclaim may each take one at once, more of them the
+		 * busier the host (measured asking 16 MiB: 16 to 40 MiB).
+		 * 1.5 Y and a region is not a bound that holds here, so the
+		 * figure is printed, and the test asks only that the hog got
+		 * at least half of its need from softmem and that reclaim
+		 * stopped before the cache was gone, which it did not before
+		 * (6.1 took all 256 MiB for 64 asked).
 		 */
-		slack = (nr_nodes() + 1) * REGION_BYTES;
 		ksft_print_msg("%lld MiB still free above the high watermarks while the hog held its memory\n",
 			       (long long)(spare / (int64_t)MiB));
+		EXPECT_LE(asked / 2, discarded);
+		EXPECT_GT((uint64_t)NR_REGIONS * REGION_BYTES, discarded);
+	} else {
+		EXPECT_GE(asked + asked / 2 + REGION_BYTES, discarded);
+		if (must_meet)
+			EXPECT_LE(asked, discarded + REGION_BYTES);
 	}
-	EXPECT_GE(asked + asked / 2 + slack, discarded);
-	if (must_meet)
-		EXPECT_LE(asked, discarded + REGION_BYTES);
 	check_regions(_metadata, self, discarded);
 }
 
