@@ -12,7 +12,8 @@
  * variant is global pressure from a memory hog in the whole (512 MiB, two
  * node) guest, where each node reclaims for itself in whole regions, more
  * reclaimers at once on a busy host: there the figure is printed, with
- * only a floor (half of Y) and a ceiling (not the whole cache) asserted.
+ * only a ceiling (not the whole cache) and, from 64 MiB, a floor (half of
+ * Y) asserted.
  */
 #include "softmem_test.h"
 
@@ -340,14 +341,17 @@ TEST_F_TIMEOUT(proportional, discards_what_is_asked, 600)
 		 * direct reclaim may each take one at once, more of them the
 		 * busier the host (measured asking 16 MiB: 16 to 40 MiB).
 		 * 1.5 Y and a region is not a bound that holds here, so the
-		 * figure is printed, and the test asks only that the hog got
-		 * at least half of its need from softmem and that reclaim
+		 * figure is printed, and the test asks only that reclaim
 		 * stopped before the cache was gone, which it did not before
-		 * (6.1 took all 256 MiB for 64 asked).
+		 * (6.1 took all 256 MiB for 64 asked), and that a hog asking
+		 * 64 MiB or more got at least half of it from softmem (the
+		 * guest's other reclaimable memory may give a small request
+		 * all it needs: 0 MiB discarded for 16 asked, seen on 7.2).
 		 */
 		ksft_print_msg("%lld MiB still free above the high watermarks while the hog held its memory\n",
 			       (long long)(spare / (int64_t)MiB));
-		EXPECT_LE(asked / 2, discarded);
+		if (asked >= 64 * MiB)
+			EXPECT_LE(asked / 2, discarded);
 		EXPECT_GT((uint64_t)NR_REGIONS * REGION_BYTES, discarded);
 	} else {
 		EXPECT_GE(asked + asked / 2 + REGION_BYTES, discarded);
