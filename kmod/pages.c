@@ -4,6 +4,7 @@
  * writer's memory cgroup, never on an LRU list and so never swapped.
  */
 #include <linux/gfp.h>
+#include <linux/memcontrol.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
@@ -47,7 +48,7 @@ void softmem_pages_exit(void)
  * a list exists but takes no node; when its object is elsewhere, one from
  * @nid replaces it.
  */
-static struct softmem_pages *softmem_pages_alloc(int nid)
+static struct softmem_pages *softmem_pages_alloc_in_memcg(int nid)
 {
 	struct softmem_pages *backing = NULL, *other;
 	int prio;
@@ -85,6 +86,25 @@ err:
 	if (backing)
 		kmem_cache_free(softmem_pages_cache, backing);
 	return NULL;
+}
+
+/* The same, with every allocation in the current task's cgroup. */
+static struct softmem_pages *softmem_pages_alloc(int nid)
+{
+	struct mem_cgroup *memcg = get_mem_cgroup_from_mm(current->mm);
+	struct softmem_pages *backing;
+	struct mem_cgroup *old;
+
+	/*
+	 * All in one cgroup, the one the lists are made in, even if the task
+	 * moves to another meanwhile: a page set charged to a cgroup without
+	 * lists would crash list_lru_add().
+	 */
+	old = set_active_memcg(memcg);
+	backing = softmem_pages_alloc_in_memcg(nid);
+	set_active_memcg(old);
+	mem_cgroup_put(memcg);
+	return backing;
 }
 
 /* Frees a page set that holds no page. */
