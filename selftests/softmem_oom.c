@@ -18,15 +18,17 @@
 #define C_STEP		(4 * MiB)
 
 /*
- * A takes 45% and B 28% of the memory available at the start, in 4 MiB
- * steps, so that C, which gets the rest before the OOM killer runs, stays
- * the smallest on any guest size (192 and 120 MiB in a 512 MiB guest).
+ * A takes 40% and B 25% of the guest's memory, in 4 MiB steps, so that C,
+ * which gets what the kernel and the rest leave before the OOM killer
+ * runs, stays the smallest on any guest size (about 192 and 120 MiB in a
+ * 512 MiB guest).  Shares of MemTotal, not of MemAvailable: memory still
+ * being freed by the test before would make C the largest.
  */
 static uint64_t a_bytes, b_bytes;
 
-static uint64_t share_of_available(unsigned int percent)
+static uint64_t share_of_memory(unsigned int percent)
 {
-	return meminfo_bytes("MemAvailable") / 100 * percent & ~(C_STEP - 1);
+	return meminfo_bytes("MemTotal") / 100 * percent & ~(C_STEP - 1);
 }
 
 /* Tell the guest's splat scan (tools/vm-run) that an OOM report is due. */
@@ -148,8 +150,8 @@ TEST_F_TIMEOUT(oom_sees_softmem, resumed_holder_is_killed, 600)
 	uint64_t rss_shmem;
 	pid_t pid;
 
-	a_bytes = share_of_available(45);
-	b_bytes = share_of_available(28);
+	a_bytes = share_of_memory(40);
+	b_bytes = share_of_memory(25);
 	TH_LOG("A takes %llu MiB of softmem, B %llu MiB of anonymous memory",
 	       (unsigned long long)(a_bytes / MiB),
 	       (unsigned long long)(b_bytes / MiB));
