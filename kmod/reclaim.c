@@ -266,7 +266,7 @@ static enum lru_status softmem_isolate(struct list_head *item,
 	struct softmem_region *region = backing->region;
 	struct softmem_scan *scan = arg;
 	struct softmem_share *share;
-	bool fifo;
+	bool fifo, over_share;
 	unsigned long nr;
 
 	/*
@@ -287,10 +287,9 @@ static enum lru_status softmem_isolate(struct list_head *item,
 	}
 	nr = backing->nr_pages;
 	share = scan->fair ? softmem_scan_share(scan, region->pool) : NULL;
-	if ((scan->within && nr > scan->budget) ||
-	    (share && share->given >= share->allowed)) {
-		if (share && share->given >= share->allowed)
-			scan->unfair_skips++;
+	over_share = share && share->given >= share->allowed;
+	if (over_share || (scan->within && nr > scan->budget)) {
+		scan->unfair_skips += over_share;
 		spin_unlock(&region->lock);
 		return LRU_SKIP;
 	}
