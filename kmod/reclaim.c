@@ -16,8 +16,8 @@
  *  - a memory cgroup over, or about to go over, its memory.max or
  *    memory.high (its own or an ancestor's): what it takes to bring the
  *    cgroup back under the limit, read from its page counters;
- *  - a node short of free memory (global reclaim): what its zones lack to
- *    reach their high watermarks;
+ *  - a node short of free memory (global reclaim): what it lacks to be
+ *    balanced as kswapd sees it, one zone above its high watermark;
  *  - an explicit request (drop_caches, the shrinker's debugfs scan file),
  *    which is no reclaim and has no reclaim state: what it asks for;
  *  - any other reclaim, memory.reclaim above all: nothing.  memory.reclaim
@@ -111,28 +111,36 @@ static unsigned long softmem_memcg_excess(struct mem_cgroup *memcg)
 }
 
 /*
- * Pages that node @nid's zones lack to reach their high watermarks: when
- * nonzero, global reclaim (kswapd or a direct reclaimer) is at work on the
- * node, counts our frees as progress, and is done once the node has them.
+ * Pages that node @nid lacks to be balanced as kswapd sees it: 0 once any of
+ * its zones has free pages above its high watermark and the reserve it
+ * keeps from allocations that could use the node's highest zone, else what
+ * the zone closest to it lacks.  When nonzero, global reclaim (kswapd or a
+ * direct reclaimer) is at work on the node, counts our frees as progress,
+ * and is done once the node has them.  A small zone that stays short (the
+ * DMA zone the hog cannot use) does not keep the budget open.
  */
 static unsigned long softmem_node_shortfall(int nid)
 {
 	pg_data_t *pgdat = NODE_DATA(nid);
-	unsigned long shortfall = 0;
-	int i;
+	unsigned long shortfall = ULONG_MAX;
+	int i, top;
 
-	for (i = 0; i < MAX_NR_ZONES; i++) {
+	for (top = MAX_NR_ZONES - 1; top >= 0; top--)
+		if (managed_zone(&pgdat->node_zones[top]))
+			break;
+	for (i = 0; i <= top; i++) {
 		struct zone *zone = &pgdat->node_zones[i];
-		unsigned long free, high;
+		unsigned long free, want;
 
 		if (!managed_zone(zone))
 			continue;
 		free = zone_page_state(zone, NR_FREE_PAGES);
-		high = high_wmark_pages(zone);
-		if (free < high)
-			shortfall += high - free;
+		want = high_wmark_pages(zone) + zone->lowmem_reserve[top];
+		if (free >= want)
+			return 0;
+		shortfall = min(shortfall, want - free);
 	}
-	return shortfall;
+	return top < 0 ? 0 : shortfall;
 }
 
 /*

@@ -10,10 +10,9 @@
  * how much it wants nor, since 6.4, counts a shrinker's frees): it has only
  * the upper bound, and the test prints what the write returned.  The last
  * variant is global pressure from a memory hog in the whole (512 MiB, two
- * node) guest, where each node reclaims for itself in whole regions, more
- * reclaimers at once on a busy host: there the figure is printed, with
- * only a ceiling (not the whole cache) and, from 64 MiB, a floor (half of
- * Y) asserted.
+ * node) guest: the same ceiling from 64 MiB (Y + 32 MiB below, where each
+ * node's kswapd taking a whole region weighs more), and from 64 MiB a floor
+ * of half Y, since page cache and slab give part of what the hog needs.
  */
 #include "softmem_test.h"
 
@@ -334,29 +333,29 @@ TEST_F_TIMEOUT(proportional, discards_what_is_asked, 600)
 	ksft_print_msg("%s: discarded %llu MiB for %llu MiB asked\n",
 		       _metadata->name, (unsigned long long)(discarded / MiB),
 		       (unsigned long long)variant->asked_mib);
+	if (variant->kind == KIND_GLOBAL && asked < 64 * MiB) {
+		/*
+		 * Each node's kswapd restores its node's high watermarks a
+		 * whole region at a time, whichever node the hog takes its
+		 * next pages from: in the two-node guest, a small request
+		 * may get a few regions more than it uses (up to 44 MiB for
+		 * 16 asked, seen on 6.1 right after boot).
+		 */
+		EXPECT_GE(asked + 32 * MiB, discarded);
+	} else {
+		EXPECT_GE(asked + asked / 2 + REGION_BYTES, discarded);
+	}
 	if (variant->kind == KIND_GLOBAL) {
 		/*
-		 * Global reclaim is each node's own: a node short of a few
-		 * pages takes a whole region, and its kswapd and tasks in
-		 * direct reclaim may each take one at once, more of them the
-		 * busier the host (measured asking 16 MiB: 16 to 40 MiB).
-		 * 1.5 Y and a region is not a bound that holds here, so the
-		 * figure is printed, and the test asks only that reclaim
-		 * stopped before the cache was gone, which it did not before
-		 * (6.1 took all 256 MiB for 64 asked), and that a hog asking
-		 * 64 MiB or more got at least half of it from softmem (the
-		 * guest's other reclaimable memory may give a small request
-		 * all it needs: 0 MiB discarded for 16 asked, seen on 7.2).
+		 * The guest's other reclaimable memory gives part of what
+		 * the hog needs, and may give a small request all of it.
 		 */
 		ksft_print_msg("%lld MiB still free above the high watermarks while the hog held its memory\n",
 			       (long long)(spare / (int64_t)MiB));
 		if (asked >= 64 * MiB)
 			EXPECT_LE(asked / 2, discarded);
-		EXPECT_GT((uint64_t)NR_REGIONS * REGION_BYTES, discarded);
-	} else {
-		EXPECT_GE(asked + asked / 2 + REGION_BYTES, discarded);
-		if (must_meet)
-			EXPECT_LE(asked, discarded + REGION_BYTES);
+	} else if (must_meet) {
+		EXPECT_LE(asked, discarded + REGION_BYTES);
 	}
 	check_regions(_metadata, self, discarded);
 }
