@@ -118,6 +118,14 @@ static pid_t start(void (*fn)(int fd), int *ready)
 	close(pipefd[1]);
 	*ready = read(pipefd[0], &c, 1) == 1;
 	close(pipefd[0]);
+	if (!*ready) {
+		int status = 0;
+
+		waitpid(pid, &status, 0);
+		ksft_print_msg("child %d ended without its memory: status 0x%x\n",
+			       pid, status);
+		return -1;
+	}
 	return pid;
 }
 

@@ -111,6 +111,11 @@ for leg in $KERNELS; do
 		vm_status=$?
 		grep -E '^not ok |# SKIP|did not finish' \
 			"$logs/tests-$version.log" | head -n 60
+		# What each failed test logged, so that a CI log says why.
+		awk '/^#  RUN / { n = 0 } { buf[n++ % 30] = $0 }
+		     /^#  *FAIL / { for (i = (n > 30 ? n - 30 : 0); i < n; i++)
+					print "  " buf[i % 30] }' \
+			"$logs/tests-$version.log" | head -n 120
 		# The one-line verdicts of fault injection, stress and fuzzing.
 		sed -nE 's/^# ((fault-injection|stress|fuzz): [0-9]+ .*)/\1/p' \
 			"$logs/tests-$version.log"
