@@ -3,11 +3,16 @@
  * The pages of a region: allocated zeroed on first write, charged to the
  * writer's memory cgroup, never on an LRU list and so never swapped.
  */
+#include <linux/cpuset.h>
 #include <linux/gfp.h>
 #include <linux/memcontrol.h>
+#include <linux/mempolicy.h>
 #include <linux/mm.h>
+#include <linux/mmzone.h>
+#include <linux/nodemask.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/task.h>
 #include <linux/slab.h>
 
 #include "compat.h"
@@ -258,9 +263,67 @@ static int softmem_pages_install(struct softmem_region *region,
 	return ret;
 }
 
+/* Pages node @nid can give before its zones reach their high watermarks. */
+static unsigned long softmem_node_room(int nid)
+{
+	pg_data_t *pgdat = NODE_DATA(nid);
+	unsigned long room = 0;
+	int i;
+
+	for (i = 0; i < MAX_NR_ZONES; i++) {
+		struct zone *zone = &pgdat->node_zones[i];
+		unsigned long free, high;
+
+		if (!managed_zone(zone))
+			continue;
+		free = zone_page_state(zone, NR_FREE_PAGES);
+		high = high_wmark_pages(zone);
+		if (free > high)
+			room += free - high;
+	}
+	return room;
+}
+
+/*
+ * A node with more room than @nid for a region of @nr_pages pages, among
+ * those the writer may use: its cpuset's, narrowed to its memory policy's
+ * nodes unless that policy only prefers a node.  NUMA_NO_NODE if @nid has
+ * room for the whole region or no node has more.  A region's pages are all
+ * on one node, so a first page placed on a node about to run out would make
+ * the region's later pages fail while other nodes have plenty.
+ */
+static int softmem_roomier_node(int nid, unsigned long nr_pages)
+{
+	unsigned long room = softmem_node_room(nid), best_room;
+	struct mempolicy *pol;
+	nodemask_t allowed;
+	int node, best = NUMA_NO_NODE;
+
+	if (room >= nr_pages)
+		return NUMA_NO_NODE;
+	task_lock(current);
+	nodes_and(allowed, cpuset_current_mems_allowed, node_states[N_MEMORY]);
+	pol = current->mempolicy;
+	if (pol && pol->mode != MPOL_PREFERRED && pol->mode != MPOL_LOCAL)
+		nodes_and(allowed, allowed, pol->nodes);
+	task_unlock(current);
+
+	best_room = room;
+	for_each_node_mask(node, allowed) {
+		unsigned long r = softmem_node_room(node);
+
+		if (r > best_room) {
+			best = node;
+			best_room = r;
+		}
+	}
+	return best;
+}
+
 /*
  * The page set of a region that has none, made on the node of its first
- * page: the region's node, or the one the writer's memory policy picks.
+ * page: the region's node, or the one the writer's memory policy picks
+ * (another of the nodes it allows if that one lacks room for the region).
  * That page, at @index, goes on @fresh.  Returns NULL (with @fresh empty)
  * if the set is on another node, made by a concurrent writer: the caller
  * then allocates the page there.
@@ -277,6 +340,18 @@ static struct softmem_pages *softmem_pages_start(struct softmem_region *region,
 	if (!page) {
 		*err = -ENOMEM;
 		return NULL;
+	}
+	if (region->nid == NUMA_NO_NODE) {
+		int nid = softmem_roomier_node(page_to_nid(page),
+					       region->nr_pages);
+		struct page *other = nid == NUMA_NO_NODE ? NULL :
+				     softmem_page_alloc(nid);
+
+		/* The charge of the first page covers its replacement. */
+		if (other) {
+			__free_page(page);
+			page = other;
+		}
 	}
 	set_page_private(page, index);
 	list_add_tail(&page->lru, fresh);

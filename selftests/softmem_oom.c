@@ -64,9 +64,17 @@ static void __attribute__((noreturn)) holder_softmem(int fd)
 
 	if (pool < 0)
 		_exit(1);
-	for (done = 0; done < a_bytes; done += 4 * MiB)
-		if (region_alloc_filled(pool, 4 * MiB, 1, &h))
+	for (done = 0; done < a_bytes; done += 4 * MiB) {
+		int ret = region_alloc_filled(pool, 4 * MiB, 1, &h);
+
+		if (ret) {
+			ksft_print_msg("A: %s after %llu MiB, %llu MiB free\n",
+				       strerror(-ret),
+				       (unsigned long long)(done / MiB),
+				       (unsigned long long)(meminfo_bytes("MemFree") / MiB));
 			_exit(2);
+		}
+	}
 	hold(fd);
 }
 
