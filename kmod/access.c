@@ -4,7 +4,7 @@
  * user memory, and copy, move and compare between regions.
  *
  * Callers have checked the ranges and hold the regions in use
- * (softmem_region_begin()), so pages cannot go away underneath.  Ranges are
+ * (softmem_handle_begin()), so pages cannot go away underneath.  Ranges are
  * walked one page-bounded piece at a time; never-written pages read as the
  * zero page and are only allocated when written.
  */

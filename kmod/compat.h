@@ -9,6 +9,7 @@
 #define _SOFTMEM_COMPAT_H
 
 #include <linux/list_lru.h>
+#include <linux/mm.h>
 #include <linux/mm_types.h>
 #include <linux/percpu_counter.h>
 #include <linux/shrinker.h>
@@ -192,5 +193,20 @@ static inline void softmem_compat_shrinker_free(struct shrinker *shrinker)
 	kfree(shrinker);
 }
 #endif
+
+/*
+ * Since 6.3 vm_flags is read-only outside mm, changed through
+ * vm_flags_set(); before, drivers or-ed flags in directly.  (Only kernels
+ * without mmap_prepare, below, call it.)
+ */
+static inline void softmem_compat_vm_flags_set(struct vm_area_struct *vma,
+					       unsigned long flags)
+{
+#ifdef SOFTMEM_HAVE_VM_FLAGS_SET
+	vm_flags_set(vma, flags);
+#else
+	vma->vm_flags |= flags;
+#endif
+}
 
 #endif /* _SOFTMEM_COMPAT_H */

@@ -6,6 +6,7 @@
  * newer (longer, zero tail) callers both work, and results are copied back
  * in the struct, never returned as positive values.
  */
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/nodemask.h>
 #include <linux/nospec.h>
@@ -29,6 +30,11 @@ union softmem_ioctl_arg {
 	struct softmem_configure configure;
 	struct softmem_node_stats node_stats;
 	struct softmem_set_priority set_priority;
+	struct {
+		struct softmem_export uarg;
+		struct file *file;
+	} export;
+	struct softmem_import import;
 };
 
 /* Checks that [offset, offset + length) lies within @region. */
@@ -43,23 +49,22 @@ static int softmem_check_range(struct softmem_region *region, u64 offset,
 	return 0;
 }
 
-/* Looks up a region for a data operation on [offset, offset + length). */
-static struct softmem_region *softmem_get_range(struct softmem_pool *pool,
-						u64 handle, u64 offset,
-						u64 length)
+/* Looks up a handle for a data operation on [offset, offset + length). */
+static struct softmem_handle *softmem_get_range(struct softmem_pool *pool,
+						u64 id, u64 offset, u64 length)
 {
-	struct softmem_region *region;
+	struct softmem_handle *handle;
 	int ret;
 
-	region = softmem_region_get(pool, handle);
-	if (!region)
+	handle = softmem_handle_get(pool, id);
+	if (!handle)
 		return ERR_PTR(-ENOENT);
-	ret = softmem_check_range(region, offset, length);
+	ret = softmem_check_range(handle->region, offset, length);
 	if (ret) {
-		softmem_region_put(region);
+		softmem_handle_put(handle);
 		return ERR_PTR(ret);
 	}
-	return region;
+	return handle;
 }
 
 static int softmem_ioc_alloc(struct softmem_pool *pool, void *data)
@@ -90,8 +95,8 @@ static int softmem_ioc_alloc(struct softmem_pool *pool, void *data)
 		return -EINVAL;
 	}
 
-	ret = softmem_region_create(pool, PAGE_ALIGN(arg->length), nid,
-				    priority, &handle);
+	ret = softmem_handle_alloc(pool, PAGE_ALIGN(arg->length), nid,
+				   priority, &handle);
 	if (ret)
 		return ret;
 	arg->handle = handle;
@@ -103,7 +108,7 @@ static void softmem_ioc_alloc_undo(struct softmem_pool *pool, void *data)
 {
 	struct softmem_alloc *arg = data;
 
-	softmem_region_free(pool, arg->handle);
+	softmem_handle_free(pool, arg->handle);
 }
 
 static int softmem_ioc_free(struct softmem_pool *pool, void *data)
@@ -112,7 +117,7 @@ static int softmem_ioc_free(struct softmem_pool *pool, void *data)
 
 	if (arg->flags)
 		return -EINVAL;
-	return softmem_region_free(pool, arg->handle);
+	return softmem_handle_free(pool, arg->handle);
 }
 
 static int softmem_ioc_suspend(struct softmem_pool *pool, void *data)
@@ -121,7 +126,7 @@ static int softmem_ioc_suspend(struct softmem_pool *pool, void *data)
 
 	if (arg->flags)
 		return -EINVAL;
-	return softmem_region_suspend(pool, arg->handle);
+	return softmem_handle_suspend(pool, arg->handle);
 }
 
 static int softmem_ioc_resume(struct softmem_pool *pool, void *data)
@@ -132,7 +137,7 @@ static int softmem_ioc_resume(struct softmem_pool *pool, void *data)
 
 	if (arg->flags || arg->__reserved)
 		return -EINVAL;
-	ret = softmem_region_resume(pool, arg->handle, &discarded);
+	ret = softmem_handle_resume(pool, arg->handle, &discarded);
 	if (ret)
 		return ret;
 	arg->state = discarded ? SOFTMEM_DISCARDED : SOFTMEM_INTACT;
@@ -145,16 +150,16 @@ static void softmem_ioc_resume_undo(struct softmem_pool *pool, void *data)
 	struct softmem_resume *arg = data;
 
 	if (arg->state == SOFTMEM_DISCARDED)
-		softmem_region_unresume(pool, arg->handle);
+		softmem_handle_unresume(pool, arg->handle);
 }
 
 /*
- * Takes @region into use for an operation on a user buffer: pins it against
- * reclaim, faults the buffer in, then takes the region into use.  A bad
- * buffer fails with EFAULT with the region's state untouched, and a region
- * found usable here is not discarded however long the faults take.
+ * Takes @handle's region into use for an operation on a user buffer: pins
+ * it against reclaim, faults the buffer in, then takes the region into use.
+ * A bad buffer fails with EFAULT with the handle's state untouched, and a
+ * region found usable here is not discarded however long the faults take.
  */
-static int softmem_begin_user(struct softmem_region *region, u64 addr,
+static int softmem_begin_user(struct softmem_handle *handle, u64 addr,
 			      u64 length, bool write)
 {
 	void __user *buf = u64_to_user_ptr(addr);
@@ -162,40 +167,42 @@ static int softmem_begin_user(struct softmem_region *region, u64 addr,
 
 	if (length && !access_ok(buf, length))
 		return -EFAULT;
-	ret = softmem_region_hold(region);
+	ret = softmem_handle_hold(handle);
 	if (ret)
 		return ret;
 	if (length && (write ? fault_in_safe_writeable(buf, length) :
 			       fault_in_readable(buf, length))) {
-		softmem_region_end(region);
+		softmem_handle_end(handle);
 		return -EFAULT;
 	}
-	return softmem_region_begin_held(region);
+	return softmem_handle_begin_held(handle);
 }
 
 static int softmem_ioc_rw(struct softmem_pool *pool, void *data, bool write)
 {
 	struct softmem_rw *arg = data;
-	struct softmem_region *region;
+	struct softmem_handle *handle;
 	int ret;
 
 	if (arg->flags)
 		return -EINVAL;
-	region = softmem_get_range(pool, arg->handle, arg->offset, arg->length);
-	if (IS_ERR(region))
-		return PTR_ERR(region);
-	ret = softmem_begin_user(region, arg->addr, arg->length, !write);
+	handle = softmem_get_range(pool, arg->handle, arg->offset, arg->length);
+	if (IS_ERR(handle))
+		return PTR_ERR(handle);
+	ret = softmem_begin_user(handle, arg->addr, arg->length, !write);
 	if (ret)
 		goto out;
 	if (write)
-		ret = softmem_access_write(region, arg->offset, arg->length,
+		ret = softmem_access_write(handle->region, arg->offset,
+					   arg->length,
 					   u64_to_user_ptr(arg->addr));
 	else
-		ret = softmem_access_read(region, arg->offset, arg->length,
+		ret = softmem_access_read(handle->region, arg->offset,
+					  arg->length,
 					  u64_to_user_ptr(arg->addr));
-	softmem_region_end(region);
+	softmem_handle_end(handle);
 out:
-	softmem_region_put(region);
+	softmem_handle_put(handle);
 	return ret;
 }
 
@@ -210,12 +217,12 @@ static int softmem_ioc_write(struct softmem_pool *pool, void *data)
 }
 
 /* Both ranges of a copy or move, or of a compare between regions. */
-struct softmem_region_pair {
-	struct softmem_region *a, *b;
+struct softmem_handle_pair {
+	struct softmem_handle *a, *b;
 };
 
 static int softmem_pair_begin(struct softmem_pool *pool,
-			      struct softmem_region_pair *pair,
+			      struct softmem_handle_pair *pair,
 			      u64 a, u64 a_offset, u64 b, u64 b_offset,
 			      u64 length)
 {
@@ -226,31 +233,31 @@ static int softmem_pair_begin(struct softmem_pool *pool,
 		return PTR_ERR(pair->a);
 	pair->b = softmem_get_range(pool, b, b_offset, length);
 	if (IS_ERR(pair->b)) {
-		softmem_region_put(pair->a);
+		softmem_handle_put(pair->a);
 		return PTR_ERR(pair->b);
 	}
-	ret = softmem_region_begin_pair(pair->a, pair->b);
+	ret = softmem_handle_begin_pair(pair->a, pair->b);
 	if (ret) {
-		softmem_region_put(pair->b);
-		softmem_region_put(pair->a);
+		softmem_handle_put(pair->b);
+		softmem_handle_put(pair->a);
 	}
 	return ret;
 }
 
-static void softmem_pair_end(struct softmem_region_pair *pair)
+static void softmem_pair_end(struct softmem_handle_pair *pair)
 {
-	softmem_region_end(pair->a);
+	softmem_handle_end(pair->a);
 	if (pair->b != pair->a)
-		softmem_region_end(pair->b);
-	softmem_region_put(pair->b);
-	softmem_region_put(pair->a);
+		softmem_handle_end(pair->b);
+	softmem_handle_put(pair->b);
+	softmem_handle_put(pair->a);
 }
 
 static int softmem_copy_or_move(struct softmem_pool *pool, void *data,
 				bool move)
 {
 	struct softmem_copy *arg = data;
-	struct softmem_region_pair pair;
+	struct softmem_handle_pair pair;
 	int ret;
 
 	if (arg->flags)
@@ -266,8 +273,8 @@ static int softmem_copy_or_move(struct softmem_pool *pool, void *data,
 				 arg->src_handle, arg->src_offset, arg->length);
 	if (ret)
 		return ret;
-	ret = softmem_access_copy(pair.a, arg->dst_offset, pair.b,
-				  arg->src_offset, arg->length);
+	ret = softmem_access_copy(pair.a->region, arg->dst_offset,
+				  pair.b->region, arg->src_offset, arg->length);
 	softmem_pair_end(&pair);
 	return ret;
 }
@@ -285,51 +292,51 @@ static int softmem_ioc_move(struct softmem_pool *pool, void *data)
 static int softmem_ioc_set(struct softmem_pool *pool, void *data)
 {
 	struct softmem_set *arg = data;
-	struct softmem_region *region;
+	struct softmem_handle *handle;
 	int ret;
 
 	if (arg->flags || arg->__reserved || arg->value > U8_MAX)
 		return -EINVAL;
-	region = softmem_get_range(pool, arg->handle, arg->offset, arg->length);
-	if (IS_ERR(region))
-		return PTR_ERR(region);
-	ret = softmem_region_begin(region);
+	handle = softmem_get_range(pool, arg->handle, arg->offset, arg->length);
+	if (IS_ERR(handle))
+		return PTR_ERR(handle);
+	ret = softmem_handle_begin(handle);
 	if (!ret) {
-		ret = softmem_access_set(region, arg->offset, arg->length,
-					 arg->value);
-		softmem_region_end(region);
+		ret = softmem_access_set(handle->region, arg->offset,
+					 arg->length, arg->value);
+		softmem_handle_end(handle);
 	}
-	softmem_region_put(region);
+	softmem_handle_put(handle);
 	return ret;
 }
 
 static int softmem_compare_user(struct softmem_pool *pool,
 				struct softmem_compare *arg)
 {
-	struct softmem_region *region;
+	struct softmem_handle *handle;
 	int ret;
 
 	if (arg->other_handle || arg->other_offset)
 		return -EINVAL;
-	region = softmem_get_range(pool, arg->handle, arg->offset, arg->length);
-	if (IS_ERR(region))
-		return PTR_ERR(region);
-	ret = softmem_begin_user(region, arg->addr, arg->length, false);
+	handle = softmem_get_range(pool, arg->handle, arg->offset, arg->length);
+	if (IS_ERR(handle))
+		return PTR_ERR(handle);
+	ret = softmem_begin_user(handle, arg->addr, arg->length, false);
 	if (!ret) {
-		ret = softmem_access_compare_user(region, arg->offset,
+		ret = softmem_access_compare_user(handle->region, arg->offset,
 						  arg->length,
 						  u64_to_user_ptr(arg->addr),
 						  &arg->result);
-		softmem_region_end(region);
+		softmem_handle_end(handle);
 	}
-	softmem_region_put(region);
+	softmem_handle_put(handle);
 	return ret;
 }
 
 static int softmem_ioc_compare(struct softmem_pool *pool, void *data)
 {
 	struct softmem_compare *arg = data;
-	struct softmem_region_pair pair;
+	struct softmem_handle_pair pair;
 	int ret;
 
 	if (arg->flags & ~SOFTMEM_COMPARE_VALID_FLAGS || arg->__reserved)
@@ -344,9 +351,9 @@ static int softmem_ioc_compare(struct softmem_pool *pool, void *data)
 				 arg->length);
 	if (ret)
 		return ret;
-	ret = softmem_access_compare(pair.a, arg->offset, pair.b,
-				     arg->other_offset, arg->length,
-				     &arg->result);
+	ret = softmem_access_compare(pair.a->region, arg->offset,
+				     pair.b->region, arg->other_offset,
+				     arg->length, &arg->result);
 	softmem_pair_end(&pair);
 	return ret;
 }
@@ -354,21 +361,22 @@ static int softmem_ioc_compare(struct softmem_pool *pool, void *data)
 static int softmem_ioc_find(struct softmem_pool *pool, void *data)
 {
 	struct softmem_find *arg = data;
-	struct softmem_region *region;
+	struct softmem_handle *handle;
 	int ret;
 
 	if (arg->flags || arg->__reserved || arg->value > U8_MAX)
 		return -EINVAL;
-	region = softmem_get_range(pool, arg->handle, arg->offset, arg->length);
-	if (IS_ERR(region))
-		return PTR_ERR(region);
-	ret = softmem_region_begin(region);
+	handle = softmem_get_range(pool, arg->handle, arg->offset, arg->length);
+	if (IS_ERR(handle))
+		return PTR_ERR(handle);
+	ret = softmem_handle_begin(handle);
 	if (!ret) {
-		ret = softmem_access_find(region, arg->offset, arg->length,
-					  arg->value, &arg->position);
-		softmem_region_end(region);
+		ret = softmem_access_find(handle->region, arg->offset,
+					  arg->length, arg->value,
+					  &arg->position);
+		softmem_handle_end(handle);
 	}
-	softmem_region_put(region);
+	softmem_handle_put(handle);
 	return ret;
 }
 
@@ -441,7 +449,67 @@ static int softmem_ioc_set_priority(struct softmem_pool *pool, void *data)
 	if (arg->flags || arg->__reserved ||
 	    arg->priority >= SOFTMEM_NR_PRIORITIES)
 		return -EINVAL;
-	return softmem_region_set_priority(pool, arg->handle, arg->priority);
+	return softmem_handle_set_priority(pool, arg->handle, arg->priority);
+}
+
+static int softmem_ioc_export(struct softmem_pool *pool, void *data)
+{
+	struct softmem_export *arg = data;
+	struct file **filep = &((union softmem_ioctl_arg *)data)->export.file;
+	struct softmem_handle *handle;
+	int fd;
+
+	if (arg->flags & ~SOFTMEM_EXPORT_VALID_FLAGS || arg->__reserved)
+		return -EINVAL;
+	handle = softmem_handle_get(pool, arg->handle);
+	if (!handle)
+		return -ENOENT;
+	fd = softmem_export(handle, !(arg->flags & SOFTMEM_EXPORT_NO_CLOEXEC),
+			    filep);
+	softmem_handle_put(handle);
+	if (fd < 0)
+		return fd;
+	arg->fd = fd;
+	return 0;
+}
+
+/* User space has the number: the descriptor goes live. */
+static void softmem_ioc_export_commit(struct softmem_pool *pool, void *data)
+{
+	union softmem_ioctl_arg *arg = data;
+
+	fd_install(arg->export.uarg.fd, arg->export.file);
+}
+
+static void softmem_ioc_export_undo(struct softmem_pool *pool, void *data)
+{
+	union softmem_ioctl_arg *arg = data;
+
+	put_unused_fd(arg->export.uarg.fd);
+	fput(arg->export.file);
+}
+
+static int softmem_ioc_import(struct softmem_pool *pool, void *data)
+{
+	struct softmem_import *arg = data;
+	u32 handle;
+	int ret;
+
+	if (arg->flags || arg->__reserved)
+		return -EINVAL;
+	ret = softmem_import(pool, arg->fd, &handle, &arg->length);
+	if (ret)
+		return ret;
+	arg->handle = handle;
+	return 0;
+}
+
+/* The handle was never seen by user space: take it back. */
+static void softmem_ioc_import_undo(struct softmem_pool *pool, void *data)
+{
+	struct softmem_import *arg = data;
+
+	softmem_handle_free(pool, arg->handle);
 }
 
 /**
@@ -452,6 +520,7 @@ static int softmem_ioc_set_priority(struct softmem_pool *pool, void *data)
  * @output: whether results are copied back to user space
  * @execute: the handler; gets the struct, zero-extended to @size
  * @undo: reverts @execute when its results cannot be copied back
+ * @commit: completes @execute once its results are copied back
  */
 struct softmem_ioctl_op {
 	unsigned int size;
@@ -459,6 +528,7 @@ struct softmem_ioctl_op {
 	bool output;
 	int (*execute)(struct softmem_pool *pool, void *arg);
 	void (*undo)(struct softmem_pool *pool, void *arg);
+	void (*commit)(struct softmem_pool *pool, void *arg);
 };
 
 static const struct softmem_ioctl_op softmem_ioctl_ops[] = {
@@ -545,6 +615,21 @@ static const struct softmem_ioctl_op softmem_ioctl_ops[] = {
 		.min_size = offsetofend(struct softmem_set_priority, priority),
 		.execute = softmem_ioc_set_priority,
 	},
+	[SOFTMEM_CMD_EXPORT] = {
+		.size = sizeof(struct softmem_export),
+		.min_size = offsetofend(struct softmem_export, fd),
+		.output = true,
+		.execute = softmem_ioc_export,
+		.undo = softmem_ioc_export_undo,
+		.commit = softmem_ioc_export_commit,
+	},
+	[SOFTMEM_CMD_IMPORT] = {
+		.size = sizeof(struct softmem_import),
+		.min_size = offsetofend(struct softmem_import, length),
+		.output = true,
+		.execute = softmem_ioc_import,
+		.undo = softmem_ioc_import_undo,
+	},
 };
 
 long softmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
@@ -589,5 +674,7 @@ long softmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 			op->undo(pool, &buf);
 		return -EFAULT;
 	}
+	if (op->commit)
+		op->commit(pool, &buf);
 	return 0;
 }

@@ -106,9 +106,12 @@ static int __init softmem_init(void)
 	ret = softmem_regions_init();
 	if (ret)
 		goto err_pages;
-	ret = softmem_reclaim_init();
+	ret = softmem_handles_init();
 	if (ret)
 		goto err_regions;
+	ret = softmem_reclaim_init();
+	if (ret)
+		goto err_handles;
 	ret = misc_register(&softmem_misc);
 	if (ret) {
 		pr_err("cannot register /dev/softmem: %d\n", ret);
@@ -119,6 +122,8 @@ static int __init softmem_init(void)
 
 err_reclaim:
 	softmem_reclaim_exit();
+err_handles:
+	softmem_handles_exit();
 err_regions:
 	softmem_regions_exit();
 err_pages:
@@ -131,6 +136,7 @@ static void __exit softmem_exit(void)
 	misc_deregister(&softmem_misc);
 	softmem_manager_exit();
 	softmem_reclaim_exit();
+	softmem_handles_exit();
 	softmem_regions_exit();
 	softmem_pages_exit();
 }

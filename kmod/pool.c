@@ -23,24 +23,43 @@ struct softmem_pool *softmem_pool_create(void)
 	for (prio = 0; prio < SOFTMEM_NR_PRIORITIES; prio++)
 		INIT_LIST_HEAD(&pool->suspended[prio]);
 	pool->limit_pages = softmem_pool_max_pages();
+	refcount_set(&pool->ref, 1);
 	atomic_long_inc(&softmem_pools);
 	return pool;
 }
 
-/* Called on the last close: no operation can be in flight any more. */
+void softmem_pool_get(struct softmem_pool *pool)
+{
+	refcount_inc(&pool->ref);
+}
+
+/* The last reference: the pool is closed and its regions are gone. */
+void softmem_pool_put(struct softmem_pool *pool)
+{
+	if (!refcount_dec_and_test(&pool->ref))
+		return;
+	WARN_ON_ONCE(atomic_long_read(&pool->stats[SOFTMEM_STAT_RESIDENT_PAGES]));
+	kfree(pool);
+}
+
+/*
+ * Called on the last close: no operation can be in flight any more.  The
+ * pool's handles go; regions other pools or files still hold stay, charged
+ * to the pool, which lives on until the last of them is freed.
+ */
 void softmem_pool_destroy(struct softmem_pool *pool)
 {
-	struct softmem_region *region;
+	struct softmem_handle *handle;
 	unsigned long index;
 
-	xa_for_each(&pool->regions, index, region) {
-		softmem_region_remove(region);
+	xa_for_each(&pool->regions, index, handle) {
+		xa_erase(&pool->regions, index);
+		softmem_handle_remove(handle);
 		cond_resched();
 	}
 	xa_destroy(&pool->regions);
-	WARN_ON_ONCE(atomic_long_read(&pool->stats[SOFTMEM_STAT_RESIDENT_PAGES]));
 	atomic_long_dec(&softmem_pools);
-	kfree(pool);
+	softmem_pool_put(pool);
 }
 
 /*
@@ -199,6 +218,18 @@ int softmem_pool_charge_region(struct softmem_pool *pool)
 	return softmem_charge_stat(pool, SOFTMEM_STAT_REGIONS, 1,
 				   softmem_pool_max_regions(),
 				   softmem_max_regions());
+}
+
+/*
+ * Accounts an imported handle to @pool: it counts in the pool's regions and
+ * their limit, not in the module's, which counts each region once.
+ */
+int softmem_pool_charge_handle(struct softmem_pool *pool)
+{
+	if (!softmem_charge_counter(&pool->stats[SOFTMEM_STAT_REGIONS], 1,
+				    softmem_pool_max_regions()))
+		return -ENOMEM;
+	return 0;
 }
 
 /*

@@ -1,20 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Regions: lifetime, lookup by handle and the state machine
+ * Regions: the objects behind handles and exported files, their lifetime
+ * and the state machine they share among their holders
  *
- *   RESUMED --suspend--> SUSPENDED --reclaim--> DISCARDED
- *      ^                     |                      |
- *      +-- resume, or any ---+                      |
- *      |   data operation                           |
- *      +------------------- resume -----------------+
+ *   RESUMED --last holder suspends--> SUSPENDED --reclaim--> DISCARDED
+ *      ^                                  |                      |
+ *      +---- a holder resumes, or a ------+                      |
+ *      |     data operation resumes one                          |
+ *      +------------------ a holder resumes --------------------+
  *
- * and DEAD once freed.  Data operations bracket their work with
- * softmem_region_begin() and softmem_region_end(); in between the region is
- * resumed and pinned against reclaim by softmem_region.users.
+ * and DEAD once no handle and no file is left.  What each holder was told
+ * is in its handle (handle.c); a region counts the handles that hold it
+ * resumed and is discardable only when none does and no data operation or
+ * page fault is using it (softmem_region.users).
  */
+#include <linux/fs.h>
+#include <linux/mm.h>
 #include <linux/nodemask.h>
 #include <linux/rcupdate.h>
-#include <linux/sched/mm.h>
 #include <linux/slab.h>
 
 #include "softmem.h"
@@ -60,21 +63,19 @@ static void softmem_region_unlink_pool(struct softmem_region *region)
 	spin_unlock(&pool->lru_lock);
 }
 
-int softmem_region_create(struct softmem_pool *pool, u64 length, int nid,
-			  unsigned int priority, u32 *handle)
+/*
+ * A new region of @pool, resumed, with no holder yet: the caller makes its
+ * first handle, which takes over the reference returned.
+ */
+struct softmem_region *softmem_region_create(struct softmem_pool *pool,
+					     u64 length, int nid,
+					     unsigned int priority)
 {
 	struct softmem_region *region;
-	int ret;
-
-	ret = softmem_pool_charge_region(pool);
-	if (ret)
-		return ret;
 
 	region = kmem_cache_zalloc(softmem_region_cache, SOFTMEM_GFP_KERNEL);
-	if (!region) {
-		ret = -ENOMEM;
-		goto err_uncharge;
-	}
+	if (!region)
+		return NULL;
 	spin_lock_init(&region->lock);
 	region->state = SOFTMEM_REGION_RESUMED;
 	INIT_LIST_HEAD(&region->pool_lru);
@@ -83,42 +84,11 @@ int softmem_region_create(struct softmem_pool *pool, u64 length, int nid,
 	region->nid = nid;
 	region->priority = priority;
 	refcount_set(&region->ref, 1);
+	softmem_pool_get(pool);
 	softmem_region_link_pool(region);
-
-	/*
-	 * Accounted in full before the handle is published: from then on a
-	 * FREE guessing the handle may drop the region at once.
-	 */
-	softmem_stat_add(pool, SOFTMEM_STAT_LENGTH_PAGES, region->nr_pages);
-	ret = xa_alloc_cyclic(&pool->regions, handle, region, xa_limit_32b,
-			      &pool->next_handle, SOFTMEM_GFP_KERNEL);
-	if (ret < 0) {
-		softmem_stat_add(pool, SOFTMEM_STAT_LENGTH_PAGES,
-				 -(long)region->nr_pages);
-		softmem_region_unlink_pool(region);
-		kmem_cache_free(softmem_region_cache, region);
-		ret = ret == -EBUSY ? -ENOSPC : ret;
-		goto err_uncharge;
-	}
-	return 0;
-
-err_uncharge:
-	softmem_stat_add(pool, SOFTMEM_STAT_REGIONS, -1);
-	return ret;
-}
-
-struct softmem_region *softmem_region_get(struct softmem_pool *pool,
-					  u64 handle)
-{
-	struct softmem_region *region;
-
-	if (!handle || handle > U32_MAX)
-		return NULL;
-	rcu_read_lock();
-	region = xa_load(&pool->regions, handle);
-	if (region && !refcount_inc_not_zero(&region->ref))
-		region = NULL;
-	rcu_read_unlock();
+	/* Its %REGIONS the caller charged, with the limits. */
+	atomic_long_add(region->nr_pages,
+			&softmem_global_stats[SOFTMEM_STAT_LENGTH_PAGES]);
 	return region;
 }
 
@@ -134,15 +104,20 @@ void softmem_region_put(struct softmem_region *region)
 
 	if (!refcount_dec_and_test(&region->ref))
 		return;
+	/* Unlinked from every list when its last holder went. */
 	if (region->backing) {
 		softmem_pool_uncharge(pool, region->backing->nr_pages);
 		softmem_pages_account(pool, region->backing,
 				      -(long)region->backing->nr_pages);
 		softmem_pages_destroy(region->backing);
 	}
-	softmem_stat_add(pool, SOFTMEM_STAT_REGIONS, -1);
-	softmem_stat_add(pool, SOFTMEM_STAT_LENGTH_PAGES, -(long)region->nr_pages);
+	if (region->inode)
+		softmem_export_release_inode(region->inode);
+	atomic_long_dec(&softmem_global_stats[SOFTMEM_STAT_REGIONS]);
+	atomic_long_sub(region->nr_pages,
+			&softmem_global_stats[SOFTMEM_STAT_LENGTH_PAGES]);
 	call_rcu(&region->rcu, softmem_region_free_rcu);
+	softmem_pool_put(pool);
 }
 
 static unsigned long softmem_region_resident(struct softmem_region *region)
@@ -182,10 +157,61 @@ static void softmem_region_unsuspend(struct softmem_region *region)
 	region->state = SOFTMEM_REGION_RESUMED;
 }
 
-/* Drops the index's reference of a region already erased from it. */
-void softmem_region_remove(struct softmem_region *region)
+/* The last handle holding a region resumed let it go: it is discardable. */
+static void softmem_region_suspend(struct softmem_region *region)
 {
-	spin_lock(&region->lock);
+	struct softmem_pool *pool = region->pool;
+
+	lockdep_assert_held(&region->lock);
+	region->state = SOFTMEM_REGION_SUSPENDED;
+	softmem_region_add_suspended(region, softmem_region_resident(region));
+	if (softmem_pool_fifo(pool))
+		return;
+	softmem_lru_add(region);
+	spin_lock(&pool->lru_lock);
+	list_move_tail(&region->pool_lru, &pool->suspended[region->priority]);
+	spin_unlock(&pool->lru_lock);
+}
+
+/* A handle now holds @region resumed. */
+void softmem_region_take_resumed(struct softmem_region *region)
+{
+	lockdep_assert_held(&region->lock);
+	if (region->resumed++)
+		return;
+	switch (region->state) {
+	case SOFTMEM_REGION_SUSPENDED:
+		softmem_region_unsuspend(region);
+		break;
+	case SOFTMEM_REGION_DISCARDED:
+		if (!softmem_pool_fifo(region->pool))
+			softmem_region_unlink_pool(region);
+		region->state = SOFTMEM_REGION_RESUMED;
+		break;
+	default:
+		break;
+	}
+}
+
+/* A handle no longer holds @region resumed: the last one suspends it. */
+void softmem_region_drop_resumed(struct softmem_region *region)
+{
+	lockdep_assert_held(&region->lock);
+	if (WARN_ON_ONCE(!region->resumed) || --region->resumed)
+		return;
+	if (region->state == SOFTMEM_REGION_RESUMED)
+		softmem_region_suspend(region);
+}
+
+/*
+ * A handle or file of @region went away; the last one kills the region,
+ * which only operations in flight still hold.
+ */
+void softmem_region_drop_holder(struct softmem_region *region)
+{
+	lockdep_assert_held(&region->lock);
+	if (region->handles || region->files)
+		return;
 	if (region->state == SOFTMEM_REGION_SUSPENDED)
 		softmem_region_unsuspend(region);
 	/* Off every list it may still be on, whatever the policy. */
@@ -193,117 +219,21 @@ void softmem_region_remove(struct softmem_region *region)
 	softmem_region_unlink_pool(region);
 	/* Read unlocked by softmem_pages_populate(). */
 	WRITE_ONCE(region->state, SOFTMEM_REGION_DEAD);
-	spin_unlock(&region->lock);
-	softmem_region_put(region);
-}
-
-int softmem_region_free(struct softmem_pool *pool, u64 handle)
-{
-	struct softmem_region *region;
-
-	if (!handle || handle > U32_MAX)
-		return -ENOENT;
-	region = xa_erase(&pool->regions, handle);
-	if (!region)
-		return -ENOENT;
-	softmem_region_remove(region);
-	return 0;
-}
-
-int softmem_region_suspend(struct softmem_pool *pool, u64 handle)
-{
-	struct softmem_region *region;
-	int ret = 0;
-
-	region = softmem_region_get(pool, handle);
-	if (!region)
-		return -ENOENT;
-
-	spin_lock(&region->lock);
-	switch (region->state) {
-	case SOFTMEM_REGION_RESUMED:
-		region->state = SOFTMEM_REGION_SUSPENDED;
-		region->loss_unreported = false;
-		softmem_region_add_suspended(region,
-					     softmem_region_resident(region));
-		if (softmem_pool_fifo(pool))
-			break;
-		softmem_lru_add(region);
-		spin_lock(&pool->lru_lock);
-		list_move_tail(&region->pool_lru,
-			       &pool->suspended[region->priority]);
-		spin_unlock(&pool->lru_lock);
-		break;
-	case SOFTMEM_REGION_SUSPENDED:
-	case SOFTMEM_REGION_DISCARDED:
-		break;
-	case SOFTMEM_REGION_DEAD:
-		ret = -ENOENT;
-		break;
-	}
-	spin_unlock(&region->lock);
-	softmem_region_put(region);
-	/* More to discard: the manager may have work now. */
-	if (!ret)
-		softmem_manager_charged();
-	return ret;
-}
-
-int softmem_region_resume(struct softmem_pool *pool, u64 handle,
-			  bool *discarded)
-{
-	struct softmem_region *region;
-	int ret = 0;
-
-	region = softmem_region_get(pool, handle);
-	if (!region)
-		return -ENOENT;
-
-	*discarded = false;
-	spin_lock(&region->lock);
-	switch (region->state) {
-	case SOFTMEM_REGION_RESUMED:
-		/* Reported intact: the loss can no longer be reported. */
-		region->loss_unreported = false;
-		break;
-	case SOFTMEM_REGION_SUSPENDED:
-		softmem_region_unsuspend(region);
-		break;
-	case SOFTMEM_REGION_DISCARDED:
-		if (!softmem_pool_fifo(pool))
-			softmem_region_unlink_pool(region);
-		region->state = SOFTMEM_REGION_RESUMED;
-		region->loss_unreported = true;
-		*discarded = true;
-		break;
-	case SOFTMEM_REGION_DEAD:
-		ret = -ENOENT;
-		break;
-	}
-	spin_unlock(&region->lock);
-	softmem_region_put(region);
-	return ret;
 }
 
 /*
  * Moves a region to priority class @priority: if it is on the reclaim lists,
  * to the end of the new class's, as if it joined them now.
  */
-int softmem_region_set_priority(struct softmem_pool *pool, u64 handle,
-				unsigned int priority)
+void softmem_region_set_priority(struct softmem_region *region,
+				 unsigned int priority)
 {
-	struct softmem_region *region;
+	struct softmem_pool *pool = region->pool;
 	bool listed;
-	int ret = 0;
-
-	region = softmem_region_get(pool, handle);
-	if (!region)
-		return -ENOENT;
 
 	spin_lock(&region->lock);
-	if (region->state == SOFTMEM_REGION_DEAD) {
-		ret = -ENOENT;
-	} else if (region->priority != priority) {
+	if (region->state != SOFTMEM_REGION_DEAD &&
+	    region->priority != priority) {
 		listed = softmem_pool_fifo(pool) ||
 			 region->state == SOFTMEM_REGION_SUSPENDED;
 		if (listed)
@@ -318,131 +248,24 @@ int softmem_region_set_priority(struct softmem_pool *pool, u64 handle,
 		}
 	}
 	spin_unlock(&region->lock);
-	softmem_region_put(region);
-	return ret;
 }
 
 /*
- * Takes back the resume of a discarded region whose report never reached
- * user space, so that the next resume reports the loss: unless anything has
- * happened to the region since (a data operation, a suspend, or another
- * resume, which reported it intact).
+ * Pins @region for a page fault on one of its mappings: fails with -ESTALE
+ * if it is discarded and no holder has resumed it since.  A mapping changes
+ * no holder's state, so a suspended region stays suspended (and listed),
+ * only pinned until softmem_region_end().
  */
-void softmem_region_unresume(struct softmem_pool *pool, u64 handle)
+int softmem_region_fault_begin(struct softmem_region *region)
 {
-	struct softmem_region *region;
-
-	region = softmem_region_get(pool, handle);
-	if (!region)
-		return;
-	spin_lock(&region->lock);
-	if (region->state == SOFTMEM_REGION_RESUMED &&
-	    region->loss_unreported) {
-		region->state = SOFTMEM_REGION_DISCARDED;
-		region->loss_unreported = false;
-	}
-	spin_unlock(&region->lock);
-	softmem_region_put(region);
-}
-
-static int softmem_region_usable(struct softmem_region *region)
-{
-	lockdep_assert_held(&region->lock);
-	switch (region->state) {
-	case SOFTMEM_REGION_DISCARDED:
-		return -ESTALE;
-	case SOFTMEM_REGION_DEAD:
-		return -ENOENT;
-	default:
-		return 0;
-	}
-}
-
-static void softmem_region_pin(struct softmem_region *region)
-{
-	lockdep_assert_held(&region->lock);
-	if (region->state == SOFTMEM_REGION_SUSPENDED)
-		softmem_region_unsuspend(region);
-	region->loss_unreported = false;
-	region->users++;
-}
-
-/*
- * Takes a region into use for a data operation: implicitly resumes it if it
- * is suspended and intact, fails with -ESTALE if it was discarded.
- */
-int softmem_region_begin(struct softmem_region *region)
-{
-	int ret;
+	int ret = 0;
 
 	spin_lock(&region->lock);
-	ret = softmem_region_usable(region);
-	if (!ret)
-		softmem_region_pin(region);
-	spin_unlock(&region->lock);
-	return ret;
-}
-
-/*
- * Pins a usable region against reclaim without taking it into use, for an
- * operation that must fault in a user buffer before it may change anything:
- * reclaim cannot discard the region meanwhile.  softmem_region_begin_held()
- * then takes it into use, or softmem_region_end() lets it go unchanged.
- */
-int softmem_region_hold(struct softmem_region *region)
-{
-	int ret;
-
-	spin_lock(&region->lock);
-	ret = softmem_region_usable(region);
-	if (!ret)
+	if (region->state == SOFTMEM_REGION_DISCARDED)
+		ret = -ESTALE;
+	else
 		region->users++;
 	spin_unlock(&region->lock);
-	return ret;
-}
-
-/*
- * softmem_region_begin() for a region softmem_region_hold() pinned: fails,
- * letting the region go, only if it was freed meanwhile.
- */
-int softmem_region_begin_held(struct softmem_region *region)
-{
-	int ret;
-
-	spin_lock(&region->lock);
-	region->users--;
-	ret = softmem_region_usable(region);
-	if (!ret)
-		softmem_region_pin(region);
-	spin_unlock(&region->lock);
-	return ret;
-}
-
-/*
- * The same for two regions at once: either both are taken into use or
- * neither changes.
- */
-int softmem_region_begin_pair(struct softmem_region *a,
-			      struct softmem_region *b)
-{
-	struct softmem_region *first = a < b ? a : b;
-	struct softmem_region *second = a < b ? b : a;
-	int ret;
-
-	if (a == b)
-		return softmem_region_begin(a);
-
-	spin_lock(&first->lock);
-	spin_lock_nested(&second->lock, SINGLE_DEPTH_NESTING);
-	ret = softmem_region_usable(a);
-	if (!ret)
-		ret = softmem_region_usable(b);
-	if (!ret) {
-		softmem_region_pin(a);
-		softmem_region_pin(b);
-	}
-	spin_unlock(&second->lock);
-	spin_unlock(&first->lock);
 	return ret;
 }
 
@@ -454,9 +277,34 @@ void softmem_region_end(struct softmem_region *region)
 }
 
 /*
+ * Removes every mapping of the pages of the region's last discard from the
+ * page tables (and TLBs) of the processes that map it: faults from then on
+ * find the region discarded and raise SIGBUS, or find its new pages.  May
+ * sleep.  A resume waits for it (see handle.c), so that no write through an
+ * old mapping can follow the resume and land in a page about to be freed.
+ */
+void softmem_region_zap(struct softmem_region *region)
+{
+	u64 target;
+
+	spin_lock(&region->lock);
+	target = region->zap_gen;
+	spin_unlock(&region->lock);
+	if (target <= READ_ONCE(region->zapped_gen))
+		return;
+	unmap_mapping_range(region->inode->i_mapping, 0, 0, 1);
+	spin_lock(&region->lock);
+	if (region->zapped_gen < target)
+		region->zapped_gen = target;
+	spin_unlock(&region->lock);
+}
+
+/*
  * Discards a suspended region the caller has already taken off the reclaim
  * list_lru: detaches its pages onto @dispose and marks it discarded.  The
- * pages are freed by softmem_region_free_pages() once locks are dropped.
+ * pages are freed by softmem_region_free_pages() once locks are dropped,
+ * after the mappings of a region that has been exported are zapped; the page
+ * set holds a reference on the region for that.
  */
 void softmem_region_discard_locked(struct softmem_region *region,
 				   struct list_head *dispose)
@@ -465,11 +313,18 @@ void softmem_region_discard_locked(struct softmem_region *region,
 	unsigned long nr = softmem_region_resident(region);
 
 	lockdep_assert_held(&region->lock);
-	WARN_ON_ONCE(region->state != SOFTMEM_REGION_SUSPENDED || region->users);
+	WARN_ON_ONCE(region->state != SOFTMEM_REGION_SUSPENDED ||
+		     region->users || region->resumed);
 
 	softmem_region_add_suspended(region, -(long)nr);
+	region->gen++;
 	if (region->backing) {
 		softmem_pages_account(pool, region->backing, -(long)nr);
+		if (region->inode) {
+			region->zap_gen = region->gen;
+			refcount_inc(&region->ref);
+			region->backing->zap = true;
+		}
 		list_add(&region->backing->dispose, dispose);
 		region->backing = NULL;
 	}
@@ -479,15 +334,25 @@ void softmem_region_discard_locked(struct softmem_region *region,
 	softmem_stat_add(pool, SOFTMEM_STAT_DISCARD_EVENTS, 1);
 }
 
-/* Frees the page sets on @dispose; returns the number of pages freed. */
+/*
+ * Frees the page sets on @dispose, each after zapping the mappings of its
+ * region if it may have any; returns the number of pages freed.
+ */
 unsigned long softmem_region_free_pages(struct list_head *dispose)
 {
 	struct softmem_pages *backing, *next;
 	unsigned long freed = 0;
 
 	list_for_each_entry_safe(backing, next, dispose, dispose) {
+		struct softmem_region *region = backing->region;
+		bool zap = backing->zap;
+
+		if (zap)
+			softmem_region_zap(region);
 		freed += backing->nr_pages;
 		softmem_pages_destroy(backing);
+		if (zap)
+			softmem_region_put(region);
 	}
 	return freed;
 }

@@ -1,18 +1,23 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * softmem internals: pools, regions, their pages and reclaim.
+ * softmem internals: pools, handles, regions, their pages and reclaim.
  *
- * Locks, and the only orders in which one is taken while holding another:
+ * A region is the object; a handle is one pool's reference to it, and an
+ * exported file another.  Locks, and the only orders in which one is taken
+ * while holding another:
  *
  *   softmem_region.lock   -> list_lru lock        (suspend, resume, free)
  *   softmem_region.lock   -> softmem_pool.lru_lock (suspend, resume, free)
  *   softmem_pool.lru_lock -> list_lru lock        (discard within a pool)
+ *   softmem_region.lock   -> softmem_region.lock  (two regions of a copy,
+ *                                                  lower address first)
  *
  * Reclaim runs the other way: it holds the list_lru lock (shrinker) or a
  * pool's lru_lock (pool limit) and takes region locks with spin_trylock() only,
  * skipping a region whose lock is busy.  No lock is held across a page
- * allocation or a user copy: a region in use by a data operation is pinned by
- * softmem_region.users instead, and reclaim leaves pinned regions alone.
+ * allocation, a user copy or the zap of a region's mappings: a region in use
+ * by a data operation or a page fault is pinned by softmem_region.users
+ * instead, and reclaim leaves pinned regions alone.
  */
 #ifndef _SOFTMEM_H
 #define _SOFTMEM_H
@@ -85,6 +90,13 @@ enum softmem_node_stat {
  * @stats: usage of this pool, indexed by &enum softmem_stat
  * @node_stats: usage per node: nr_node_ids rows indexed by
  *	&enum softmem_node_stat
+ * @ref: references: the open file, and each region the pool allocated,
+ *	which stays charged to the pool while other pools or files hold it
+ *
+ * @regions maps handles to &struct softmem_handle.  Counters %REGIONS and
+ * %LENGTH_PAGES count the pool's handles (imports included); the page
+ * counters count the pages of the regions the pool allocated, wherever
+ * they are held.
  */
 struct softmem_pool {
 	struct xarray regions;
@@ -94,15 +106,18 @@ struct softmem_pool {
 	struct list_head suspended[SOFTMEM_NR_PRIORITIES];
 	unsigned long limit_pages;
 	atomic_long_t stats[SOFTMEM_NR_STATS];
+	refcount_t ref;
 	atomic_long_t node_stats[][SOFTMEM_NR_NODE_STATS];
 };
 
 /**
- * enum softmem_state - life of a region
- * @SOFTMEM_REGION_RESUMED: in use; never discarded
- * @SOFTMEM_REGION_SUSPENDED: discardable; on the reclaim list_lru and the pool list
- * @SOFTMEM_REGION_DISCARDED: pages gone; data operations fail until resumed
- * @SOFTMEM_REGION_DEAD: freed by user space; only in-flight operations still hold it
+ * enum softmem_state - life of a region, whoever holds it
+ * @SOFTMEM_REGION_RESUMED: a handle holds it resumed; never discarded
+ * @SOFTMEM_REGION_SUSPENDED: no handle holds it resumed: discardable, on
+ *	the reclaim list_lru and its pool's list once it has pages
+ * @SOFTMEM_REGION_DISCARDED: pages gone, and no handle resumed it since
+ * @SOFTMEM_REGION_DEAD: no handle and no file left; only operations in
+ *	flight still hold it
  */
 enum softmem_state {
 	SOFTMEM_REGION_RESUMED,
@@ -123,6 +138,8 @@ enum softmem_state {
  *	set itself is allocated on @nid, in the memory cgroup its pages are
  *	charged to, so that it sits on that node's and that cgroup's list
  * @dispose: entry on a list of page sets to free once locks are dropped
+ * @zap: on @dispose, the region's mappings must be zapped before the pages
+ *	are freed, and the set holds a reference on the region for that
  *
  * Kept apart from the region so that a discard can detach all pages in O(1)
  * under the region lock and free them after.  A region without pages is on
@@ -136,31 +153,45 @@ struct softmem_pages {
 	struct softmem_region *region;
 	struct list_head lru;
 	struct list_head dispose;
+	bool zap;
 };
 
 /**
- * struct softmem_region - a discardable byte range
- * @lock: protects @state, @loss_unreported, @users, @backing,
- *	@backing->nr_pages and @priority
+ * struct softmem_region - a discardable byte range, the object handles and
+ *	exported files refer to
+ * @lock: protects @state, @resumed, @handles, @files, @gen, @zap_gen,
+ *	@zapped_gen, @users, @backing, @backing->nr_pages, @priority and the
+ *	words of the region's handles
  * @state: &enum softmem_state
- * @loss_unreported: resumed from discarded and nothing done since, so a
- *	resume whose report could not reach user space can be taken back
- * @users: data operations in flight; reclaim leaves the region alone while
- *	nonzero
+ * @resumed: handles that hold the region resumed
+ * @handles: live handles, in any pool
+ * @files: open files from %SOFTMEM_IOC_EXPORT, mappings included
+ * @gen: discards so far; a handle that has seen fewer is told of the loss
+ * @zap_gen: @gen of the last discard whose pages may still be mapped
+ * @zapped_gen: @zap_gen up to which mappings have been zapped
+ * @users: data operations and page faults in flight; reclaim leaves the
+ *	region alone while nonzero
  * @backing: the pages, NULL until the first write and after a discard
  * @pool_lru: entry on @pool->suspended[@priority]
  * @priority: priority class, below %SOFTMEM_NR_PRIORITIES
- * @pool: the owning pool
+ * @pool: the pool that allocated the region, charged for its pages
  * @nr_pages: length in pages
  * @nid: NUMA node for pages, or NUMA_NO_NODE for the node the policy of the
  *	first writer picks
- * @ref: references: the pool's index and each operation in flight
+ * @inode: the inode of the region's exported files, whose mapping holds
+ *	every mmap() of it; NULL until first exported
+ * @ref: references: each handle, each file and each operation in flight
  * @rcu: frees the descriptor after RCU lookups are done
  */
 struct softmem_region {
 	spinlock_t lock;		/* see above */
 	enum softmem_state state;
-	bool loss_unreported;
+	unsigned int resumed;
+	unsigned int handles;
+	unsigned int files;
+	u64 gen;
+	u64 zap_gen;
+	u64 zapped_gen;
 	unsigned int users;
 	struct softmem_pages *backing;
 	struct list_head pool_lru;
@@ -168,6 +199,34 @@ struct softmem_region {
 	struct softmem_pool *pool;
 	unsigned long nr_pages;
 	int nid;
+	struct inode *inode;
+	refcount_t ref;
+	struct rcu_head rcu;
+};
+
+/*
+ * The word of a handle: bits below, and above them the discard generation
+ * (&softmem_region.gen) the holder has been told of.  Changed under the
+ * region's lock, with atomic stores, so that it can later live in a page
+ * shared with user space.
+ */
+#define SOFTMEM_HANDLE_RESUMED		BIT_ULL(0)	/* holds the region resumed */
+#define SOFTMEM_HANDLE_UNREPORTED	BIT_ULL(1)	/* loss reported, not yet acted on */
+#define SOFTMEM_HANDLE_DEAD		BIT_ULL(2)	/* freed */
+#define SOFTMEM_HANDLE_GEN_SHIFT	3
+
+/**
+ * struct softmem_handle - one pool's reference to a region
+ * @region: the region; the handle holds a reference
+ * @pool: the pool whose index holds the handle
+ * @word: SOFTMEM_HANDLE_* bits and the discard generation seen
+ * @ref: references: the pool's index and each operation in flight
+ * @rcu: frees the handle after RCU lookups are done
+ */
+struct softmem_handle {
+	struct softmem_region *region;
+	struct softmem_pool *pool;
+	atomic64_t word;
 	refcount_t ref;
 	struct rcu_head rcu;
 };
@@ -184,6 +243,13 @@ static inline void softmem_stat_add(struct softmem_pool *pool,
 {
 	atomic_long_add(delta, &pool->stats[item]);
 	atomic_long_add(delta, &softmem_global_stats[item]);
+}
+
+/* Adds @delta to counter @item of @pool only. */
+static inline void softmem_pool_stat_add(struct softmem_pool *pool,
+					 enum softmem_stat item, long delta)
+{
+	atomic_long_add(delta, &pool->stats[item]);
 }
 
 /* Adds @delta to counter @item of node @nid, for @pool and the module. */
@@ -209,6 +275,8 @@ unsigned long softmem_pool_max_regions(void);
 /* pool.c */
 struct softmem_pool *softmem_pool_create(void);
 void softmem_pool_destroy(struct softmem_pool *pool);
+void softmem_pool_get(struct softmem_pool *pool);
+void softmem_pool_put(struct softmem_pool *pool);
 unsigned long softmem_pool_discard_own(struct softmem_pool *pool,
 				       unsigned long nr_pages);
 int softmem_pool_set_limit(struct softmem_pool *pool, u64 limit_bytes);
@@ -216,33 +284,58 @@ int softmem_pool_set_policy(struct softmem_pool *pool, u32 policy);
 int softmem_pool_charge(struct softmem_pool *pool, unsigned long nr);
 void softmem_pool_uncharge(struct softmem_pool *pool, unsigned long nr);
 int softmem_pool_charge_region(struct softmem_pool *pool);
+int softmem_pool_charge_handle(struct softmem_pool *pool);
 
 /* region.c */
 int softmem_regions_init(void);
 void softmem_regions_exit(void);
-int softmem_region_create(struct softmem_pool *pool, u64 length, int nid,
-			  unsigned int priority, u32 *handle);
-int softmem_region_set_priority(struct softmem_pool *pool, u64 handle,
-				unsigned int priority);
-void softmem_region_remove(struct softmem_region *region);
-struct softmem_region *softmem_region_get(struct softmem_pool *pool,
-					  u64 handle);
+struct softmem_region *softmem_region_create(struct softmem_pool *pool,
+					     u64 length, int nid,
+					     unsigned int priority);
 void softmem_region_put(struct softmem_region *region);
-int softmem_region_free(struct softmem_pool *pool, u64 handle);
-int softmem_region_suspend(struct softmem_pool *pool, u64 handle);
-int softmem_region_resume(struct softmem_pool *pool, u64 handle,
-			  bool *discarded);
-void softmem_region_unresume(struct softmem_pool *pool, u64 handle);
-int softmem_region_begin(struct softmem_region *region);
-int softmem_region_hold(struct softmem_region *region);
-int softmem_region_begin_held(struct softmem_region *region);
-int softmem_region_begin_pair(struct softmem_region *a,
-			      struct softmem_region *b);
+void softmem_region_take_resumed(struct softmem_region *region);
+void softmem_region_drop_resumed(struct softmem_region *region);
+void softmem_region_drop_holder(struct softmem_region *region);
+void softmem_region_set_priority(struct softmem_region *region,
+				 unsigned int priority);
+int softmem_region_fault_begin(struct softmem_region *region);
 void softmem_region_end(struct softmem_region *region);
+void softmem_region_zap(struct softmem_region *region);
 void softmem_region_add_suspended(struct softmem_region *region, long delta);
 void softmem_region_discard_locked(struct softmem_region *region,
 				   struct list_head *dispose);
 unsigned long softmem_region_free_pages(struct list_head *dispose);
+
+/* handle.c */
+int softmem_handles_init(void);
+void softmem_handles_exit(void);
+int softmem_handle_alloc(struct softmem_pool *pool, u64 length, int nid,
+			 unsigned int priority, u32 *id);
+int softmem_handle_create(struct softmem_pool *pool,
+			  struct softmem_region *region, bool resumed,
+			  u32 *id);
+struct softmem_handle *softmem_handle_get(struct softmem_pool *pool, u64 id);
+void softmem_handle_put(struct softmem_handle *handle);
+void softmem_handle_remove(struct softmem_handle *handle);
+int softmem_handle_free(struct softmem_pool *pool, u64 id);
+int softmem_handle_suspend(struct softmem_pool *pool, u64 id);
+int softmem_handle_resume(struct softmem_pool *pool, u64 id,
+			  bool *discarded);
+void softmem_handle_unresume(struct softmem_pool *pool, u64 id);
+int softmem_handle_set_priority(struct softmem_pool *pool, u64 id,
+				unsigned int priority);
+int softmem_handle_begin(struct softmem_handle *handle);
+int softmem_handle_hold(struct softmem_handle *handle);
+int softmem_handle_begin_held(struct softmem_handle *handle);
+int softmem_handle_begin_pair(struct softmem_handle *a,
+			      struct softmem_handle *b);
+void softmem_handle_end(struct softmem_handle *handle);
+
+/* export.c */
+int softmem_export(struct softmem_handle *handle, bool cloexec,
+		   struct file **filep);
+int softmem_import(struct softmem_pool *pool, int fd, u32 *id, u64 *length);
+void softmem_export_release_inode(struct inode *inode);
 
 /* pages.c */
 int softmem_pages_init(void);

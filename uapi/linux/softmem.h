@@ -52,6 +52,8 @@
  * @SOFTMEM_CMD_CONFIGURE: see &struct softmem_configure
  * @SOFTMEM_CMD_NODE_STATS: see &struct softmem_node_stats
  * @SOFTMEM_CMD_SET_PRIORITY: see &struct softmem_set_priority
+ * @SOFTMEM_CMD_EXPORT: see &struct softmem_export
+ * @SOFTMEM_CMD_IMPORT: see &struct softmem_import
  */
 enum softmem_cmd {
 	SOFTMEM_CMD_ALLOC = 0x00,
@@ -69,6 +71,8 @@ enum softmem_cmd {
 	SOFTMEM_CMD_CONFIGURE,
 	SOFTMEM_CMD_NODE_STATS,
 	SOFTMEM_CMD_SET_PRIORITY,
+	SOFTMEM_CMD_EXPORT,
+	SOFTMEM_CMD_IMPORT,
 };
 
 /**
@@ -448,6 +452,73 @@ struct softmem_node_stats {
 	__u64 suspended_bytes;
 };
 
+/**
+ * define SOFTMEM_EXPORT_NO_CLOEXEC - leave the new descriptor open on execve()
+ */
+#define SOFTMEM_EXPORT_NO_CLOEXEC	_BITUL(0)
+/**
+ * define SOFTMEM_EXPORT_VALID_FLAGS - every flag &struct softmem_export knows
+ */
+#define SOFTMEM_EXPORT_VALID_FLAGS	(SOFTMEM_EXPORT_NO_CLOEXEC)
+
+/**
+ * struct softmem_export - a file descriptor for a region (SOFTMEM_IOC_EXPORT)
+ * @size: sizeof(struct softmem_export)
+ * @flags: %SOFTMEM_EXPORT_NO_CLOEXEC or 0
+ * @handle: the region, in any state
+ * @fd: output: a new file descriptor for the region, open for reading and
+ *	writing, close-on-exec unless %SOFTMEM_EXPORT_NO_CLOEXEC
+ * @__reserved: must be 0
+ *
+ * The descriptor refers to the region itself, not to this pool's handle: it
+ * can be passed over a UNIX socket or inherited, and imported into any pool
+ * (%SOFTMEM_IOC_IMPORT), and it can be mapped with mmap(%MAP_SHARED), at a
+ * page-aligned byte offset of the region, for at most the region's length
+ * (anything else fails with %EINVAL).  It keeps the region and its pages
+ * alive, but holds it in no state: a region is discardable while none of
+ * its handles holds it resumed, mapped or not.  Touching a mapping never
+ * changes a handle's state.  Touching a page of a discarded region, until
+ * one of its holders resumes it, raises %SIGBUS; after that resume the
+ * mapping shows fresh zero pages.  Touching a never-written page allocates
+ * it, charged as a write would be, and raises %SIGBUS if that fails.
+ */
+struct softmem_export {
+	__u32 size;
+	__u32 flags;
+	__u64 handle;
+	__u32 fd;
+	__u32 __reserved;
+};
+
+/**
+ * struct softmem_import - a handle in this pool for an exported region
+ *	(SOFTMEM_IOC_IMPORT)
+ * @size: sizeof(struct softmem_import)
+ * @flags: must be 0
+ * @fd: a descriptor from %SOFTMEM_IOC_EXPORT (%EBADF if not open,
+ *	%EINVAL if not a softmem region)
+ * @__reserved: must be 0
+ * @handle: output: the new handle, unique in this pool
+ * @length: output: the region's length in bytes
+ *
+ * The new handle starts suspended: importing takes nothing into use.  Its
+ * first resume (or data operation) reports the region discarded if it was
+ * discarded before the import and no holder has resumed it since, or if it
+ * is discarded after; otherwise intact.  Each handle has its own state, and
+ * each is told of every discard once.  The region's pages stay charged to
+ * the pool that allocated the region and to the memory cgroups of the tasks
+ * that wrote them, whoever writes them later; the handle counts in this
+ * pool's regions (and its limit on them).
+ */
+struct softmem_import {
+	__u32 size;
+	__u32 flags;
+	__u32 fd;
+	__u32 __reserved;
+	__u64 handle;
+	__u64 length;
+};
+
 #define SOFTMEM_IOC_ALLOC	_IO(SOFTMEM_IOCTL_MAGIC, SOFTMEM_CMD_ALLOC)
 #define SOFTMEM_IOC_FREE	_IO(SOFTMEM_IOCTL_MAGIC, SOFTMEM_CMD_FREE)
 #define SOFTMEM_IOC_SUSPEND	_IO(SOFTMEM_IOCTL_MAGIC, SOFTMEM_CMD_SUSPEND)
@@ -463,5 +534,7 @@ struct softmem_node_stats {
 #define SOFTMEM_IOC_CONFIGURE	_IO(SOFTMEM_IOCTL_MAGIC, SOFTMEM_CMD_CONFIGURE)
 #define SOFTMEM_IOC_NODE_STATS	_IO(SOFTMEM_IOCTL_MAGIC, SOFTMEM_CMD_NODE_STATS)
 #define SOFTMEM_IOC_SET_PRIORITY _IO(SOFTMEM_IOCTL_MAGIC, SOFTMEM_CMD_SET_PRIORITY)
+#define SOFTMEM_IOC_EXPORT	_IO(SOFTMEM_IOCTL_MAGIC, SOFTMEM_CMD_EXPORT)
+#define SOFTMEM_IOC_IMPORT	_IO(SOFTMEM_IOCTL_MAGIC, SOFTMEM_CMD_IMPORT)
 
 #endif /* _UAPI_LINUX_SOFTMEM_H */
