@@ -3,14 +3,17 @@
  * libsoftmem: a thin C binding of the /dev/softmem ioctls.
  *
  * Each function fills the command's struct (with .size set to the size this
- * library was built with), issues the ioctl and returns 0 or a negative errno.
- * errno itself is left as the ioctl left it; callers must not rely on it.
+ * library was built with), issues the ioctl and returns 0 (softmem_export():
+ * the new descriptor) or a negative errno.  errno itself is left as the
+ * ioctl left it; callers must not rely on it.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "softmem.h"
@@ -331,5 +334,70 @@ SOFTMEM_EXPORT int softmem_find(int pool, uint64_t handle, uint64_t offset,
 	ret = softmem_ioctl(pool, SOFTMEM_IOC_FIND, &arg);
 	if (!ret)
 		*position = arg.position;
+	return ret;
+}
+
+SOFTMEM_EXPORT int softmem_export(int pool, uint64_t handle,
+				  unsigned int flags)
+{
+	struct softmem_export arg = {
+		.size = sizeof(arg),
+		.flags = flags,
+		.handle = handle,
+	};
+	int ret;
+
+	ret = softmem_ioctl(pool, SOFTMEM_IOC_EXPORT, &arg);
+	if (ret)
+		return ret;
+	if (arg.fd > INT_MAX)
+		return -EPROTO;
+	return (int)arg.fd;
+}
+
+SOFTMEM_EXPORT int softmem_import(int pool, int fd, uint64_t *handle,
+				  uint64_t *length)
+{
+	struct softmem_import arg = {
+		.size = sizeof(arg),
+		.fd = (uint32_t)fd,
+	};
+	int ret;
+
+	if (!handle)
+		return -EFAULT;
+	ret = softmem_ioctl(pool, SOFTMEM_IOC_IMPORT, &arg);
+	if (ret)
+		return ret;
+	*handle = arg.handle;
+	if (length)
+		*length = arg.length;
+	return 0;
+}
+
+/*
+ * mmap(MAP_SHARED) of a close-on-exec export of the region; the mapping
+ * keeps the region alive, so the descriptor is closed at once.
+ */
+SOFTMEM_EXPORT int softmem_map(int pool, uint64_t handle, uint64_t offset,
+			       size_t length, int prot, void **addr)
+{
+	off_t off = (off_t)offset;
+	void *map;
+	int fd, ret = 0;
+
+	if (!addr)
+		return -EFAULT;
+	if (off < 0 || (uint64_t)off != offset)
+		return -EINVAL;
+	fd = softmem_export(pool, handle, 0);
+	if (fd < 0)
+		return fd;
+	map = mmap(NULL, length, prot, MAP_SHARED, fd, off);
+	if (map == MAP_FAILED)
+		ret = errno > 0 ? -errno : -EIO;
+	close(fd);
+	if (!ret)
+		*addr = map;
 	return ret;
 }

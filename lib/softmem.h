@@ -59,6 +59,12 @@ int softmem_compare_buf(int pool, uint64_t handle, uint64_t offset,
 int softmem_find(int pool, uint64_t handle, uint64_t offset, uint64_t length,
 		 int value, int64_t *position);
 
+/* Sharing a region with other pools and processes, and mapping it */
+int softmem_export(int pool, uint64_t handle, unsigned int flags);
+int softmem_import(int pool, int fd, uint64_t *handle, uint64_t *length);
+int softmem_map(int pool, uint64_t handle, uint64_t offset, size_t length,
+		int prot, void **addr);
+
 #ifdef __cplusplus
 }
 #endif
