@@ -29,7 +29,6 @@
 #include <grp.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 
 #define NOBODY_ID		65534
 /* Exit status of a child that could not set itself up. */
@@ -61,61 +60,6 @@ FIXTURE_TEARDOWN(hostile)
 		rmdir(self->cgroup);
 	if (self->pool > 0)
 		softmem_close(self->pool);
-}
-
-/* A child and a pipe each way, to pass values and wait for each other. */
-struct peer {
-	pid_t pid;
-	int rx;
-	int tx;
-};
-
-/* fork(): 0 in the child, its pid in the parent; @p talks to the other. */
-static pid_t fork_peer(struct peer *p)
-{
-	int down[2], up[2];
-
-	if (pipe2(down, O_CLOEXEC))
-		return -1;
-	if (pipe2(up, O_CLOEXEC)) {
-		close(down[0]);
-		close(down[1]);
-		return -1;
-	}
-	fflush(NULL);
-	p->pid = fork();
-	if (p->pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		close(down[1]);
-		close(up[0]);
-		p->rx = down[0];
-		p->tx = up[1];
-	} else {
-		close(down[0]);
-		close(up[1]);
-		p->rx = up[0];
-		p->tx = down[1];
-	}
-	return p->pid;
-}
-
-static int peer_send(const struct peer *p, uint64_t value)
-{
-	return write(p->tx, &value, sizeof(value)) == sizeof(value) ? 0 : -EPIPE;
-}
-
-/* -EPIPE when the other side is gone. */
-static int peer_recv(const struct peer *p, uint64_t *value)
-{
-	return read(p->rx, value, sizeof(*value)) == sizeof(*value) ? 0 : -EPIPE;
-}
-
-/* In the parent: the child's exit status (see wait_child()). */
-static int peer_wait(struct peer *p)
-{
-	close(p->rx);
-	close(p->tx);
-	return wait_child(p->pid);
 }
 
 /* Close every open /dev/softmem this process inherited. */
@@ -542,55 +486,6 @@ TEST_F(hostile, fork_shares_pool_until_last_close_whoever_holds_it)
 	EXPECT_EQ(0, peer_wait(&p));
 	ASSERT_EQ(0, module_stat("pools", &now));
 	EXPECT_EQ(pools - 1, now);
-}
-
-static int send_fd(int sock, int fd)
-{
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} control;
-	char byte = 'F';
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	struct msghdr msg = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = control.buf,
-		.msg_controllen = sizeof(control.buf),
-	};
-	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
-
-	cmsg->cmsg_level = SOL_SOCKET;
-	cmsg->cmsg_type = SCM_RIGHTS;
-	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
-	return sendmsg(sock, &msg, 0) == 1 ? 0 : -errno;
-}
-
-static int recv_fd(int sock)
-{
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} control;
-	char byte;
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	struct msghdr msg = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = control.buf,
-		.msg_controllen = sizeof(control.buf),
-	};
-	struct cmsghdr *cmsg;
-	int fd;
-
-	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
-		return -errno;
-	cmsg = CMSG_FIRSTHDR(&msg);
-	if (!cmsg || cmsg->cmsg_type != SCM_RIGHTS)
-		return -EBADMSG;
-	memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
-	return fd;
 }
 
 TEST_F(hostile, fd_over_unix_socket_hands_over_the_whole_pool)

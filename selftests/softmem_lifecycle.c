@@ -239,6 +239,44 @@ static void cycle_in_flight(struct __test_metadata *_metadata,
 	unload(_metadata, self);
 }
 
+/*
+ * An exported descriptor holds the module after its pool is closed, and a
+ * mapping after the descriptor is closed: unloading is refused until the
+ * last of them goes, and the region's pages live exactly as long.
+ */
+TEST_F(lifecycle, exported_and_mapped_regions_refuse_unload)
+{
+	size_t length = 4 * page_size();
+	uint64_t zero[NR_MODULE_LIVE_STATS] = { 0 };
+	uint64_t h;
+	uint8_t *p;
+	int pool, fd;
+	size_t i;
+
+	pool = softmem_open();
+	ASSERT_LE(0, pool);
+	ASSERT_EQ(0, region_alloc_filled(pool, length, 9, &h));
+	fd = softmem_export(pool, h, 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, softmem_close(pool));
+	EXPECT_EQ(-EWOULDBLOCK, delete_softmem());
+
+	p = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, close(fd));
+	EXPECT_EQ(-EWOULDBLOCK, delete_softmem());
+	ASSERT_EQ(0, access(SOFTMEM_MODULE_SYSFS, F_OK));
+	for (i = 0; i < length; i++)
+		if (p[i] != pattern_byte(i, 9))
+			break;
+	EXPECT_EQ(length, i);
+
+	ASSERT_EQ(0, munmap(p, length));
+	ASSERT_TRUE(live_reach(zero));
+	unload(_metadata, self);
+	load(_metadata, self);
+}
+
 TEST_F_TIMEOUT(lifecycle, unload_reload_100_cycles, 600)
 {
 	double spent[3] = { 0 }, t;

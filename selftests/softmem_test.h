@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -27,9 +28,11 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -586,6 +589,284 @@ say_report(const char *head, unsigned int id, const char *tag,
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	say("%s %u %s: %s", head, id, tag, msg);
+}
+
+/* --- shared regions and mappings ---------------------------------------- */
+
+/*
+ * Export region @handle of pool @from and import it into pool @to as
+ * @imported; the descriptor is closed again.  0 or -errno.
+ */
+static inline int region_share(int from, uint64_t handle, int to,
+			       uint64_t *imported)
+{
+	int fd = softmem_export(from, handle, 0);
+	int ret;
+
+	if (fd < 0)
+		return fd;
+	ret = softmem_import(to, fd, imported, NULL);
+	close(fd);
+	return ret;
+}
+
+/* The lowest free descriptor: what the next open() would return. */
+static inline int lowest_free_fd(void)
+{
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return fd;
+}
+
+/*
+ * Wait up to 10 s for module counter @name to read @want (freeing may finish
+ * after the close that starts it); false if it does not, @last its value.
+ */
+static inline bool module_stat_reach(const char *name, uint64_t want,
+				     uint64_t *last)
+{
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		if (module_stat(name, last))
+			return false;
+		if (*last == want)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+/* A child and a pipe each way, to pass values and wait for each other. */
+struct peer {
+	pid_t pid;	/* 0 in the child */
+	int rx;
+	int tx;
+};
+
+/*
+ * fork(): 0 in the child, its pid in the parent, -1 on failure; @p talks to
+ * the other side.  The child is killed if the parent dies.
+ */
+static inline pid_t fork_peer(struct peer *p)
+{
+	int down[2], up[2];
+
+	if (pipe2(down, O_CLOEXEC))
+		return -1;
+	if (pipe2(up, O_CLOEXEC)) {
+		close(down[0]);
+		close(down[1]);
+		return -1;
+	}
+	fflush(NULL);
+	p->pid = fork();
+	if (p->pid < 0) {
+		close(down[0]);
+		close(down[1]);
+		close(up[0]);
+		close(up[1]);
+		return -1;
+	}
+	/* Each side keeps one end of each pipe: a dead peer reads as EOF. */
+	if (p->pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(down[1]);
+		close(up[0]);
+		p->rx = down[0];
+		p->tx = up[1];
+	} else {
+		close(down[0]);
+		close(up[1]);
+		p->rx = up[0];
+		p->tx = down[1];
+	}
+	return p->pid;
+}
+
+/* -EPIPE when the other side is gone. */
+static inline int peer_send(const struct peer *p, uint64_t value)
+{
+	return write(p->tx, &value, sizeof(value)) == sizeof(value) ? 0 : -EPIPE;
+}
+
+/* -EPIPE when the other side is gone. */
+static inline int peer_recv(const struct peer *p, uint64_t *value)
+{
+	return read(p->rx, value, sizeof(*value)) == sizeof(*value) ? 0 : -EPIPE;
+}
+
+/* In the parent: the child's exit status (see wait_child()). */
+static inline int peer_wait(struct peer *p)
+{
+	close(p->rx);
+	close(p->tx);
+	return wait_child(p->pid);
+}
+
+/*
+ * Passing a descriptor over a unix socket (SCM_RIGHTS): one byte of data
+ * and room for one descriptor, the same for send_fd() and recv_fd().
+ */
+struct fd_message {
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} control;
+	char byte;
+	struct iovec iov;
+	struct msghdr msg;
+};
+
+static inline struct msghdr *fd_message_init(struct fd_message *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->byte = 'F';
+	m->iov.iov_base = &m->byte;
+	m->iov.iov_len = 1;
+	m->msg.msg_iov = &m->iov;
+	m->msg.msg_iovlen = 1;
+	m->msg.msg_control = m->control.buf;
+	m->msg.msg_controllen = sizeof(m->control.buf);
+	return &m->msg;
+}
+
+/* Send a copy of @fd over socket @sock: 0 or -errno. */
+static inline int send_fd(int sock, int fd)
+{
+	struct fd_message m;
+	struct msghdr *msg = fd_message_init(&m);
+	struct cmsghdr *cmsg = CMSG_FIRSTHDR(msg);
+	ssize_t n;
+
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	n = sendmsg(sock, msg, 0);
+	if (n != 1)
+		return n < 0 ? -errno : -EIO;
+	return 0;
+}
+
+/*
+ * Receive a descriptor from socket @sock, close-on-exec: it, -EPIPE if the
+ * other side is gone, -EBADMSG if no descriptor came, or -errno.
+ */
+static inline int recv_fd(int sock)
+{
+	struct fd_message m;
+	struct msghdr *msg = fd_message_init(&m);
+	struct cmsghdr *cmsg;
+	ssize_t n;
+	int fd;
+
+	n = recvmsg(sock, msg, MSG_CMSG_CLOEXEC);
+	if (n != 1)
+		return n < 0 ? -errno : -EPIPE;
+	cmsg = CMSG_FIRSTHDR(msg);
+	if (!cmsg || cmsg->cmsg_level != SOL_SOCKET ||
+	    cmsg->cmsg_type != SCM_RIGHTS ||
+	    cmsg->cmsg_len != CMSG_LEN(sizeof(int)))
+		return -EBADMSG;
+	memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
+	return fd;
+}
+
+/*
+ * Touching a mapping of a region may raise SIGBUS (a discarded region, or no
+ * page to be had) or SIGSEGV (the protection forbids it).  map_copy() and
+ * map_access64() catch them, per thread, once map_fault_catch() has
+ * installed the handler; outside them the signals kill as usual.
+ */
+struct map_fault {
+	int signo;	/* SIGBUS or SIGSEGV; 0 if nothing was raised */
+	int code;	/* its si_code */
+	void *addr;	/* its si_addr */
+};
+
+static __thread sigjmp_buf map_fault_env;
+static __thread volatile sig_atomic_t map_fault_armed;
+static __thread struct map_fault map_fault_seen;
+
+static inline void map_fault_handler(int sig, siginfo_t *info, void *ucontext)
+{
+	if (!map_fault_armed) {
+		/* Not a guarded touch: fault again and die of it. */
+		signal(sig, SIG_DFL);
+		return;
+	}
+	map_fault_armed = 0;
+	map_fault_seen.signo = sig;
+	map_fault_seen.code = info->si_code;
+	map_fault_seen.addr = info->si_addr;
+	siglongjmp(map_fault_env, 1);
+}
+
+static inline int map_fault_catch(void)
+{
+	struct sigaction sa = {
+		.sa_sigaction = map_fault_handler,
+		.sa_flags = SA_SIGINFO,
+	};
+
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGBUS, &sa, NULL) || sigaction(SIGSEGV, &sa, NULL))
+		return -errno;
+	return 0;
+}
+
+/* Keep the compiler from moving the touch out of the armed window. */
+static inline void map_fault_barrier(void)
+{
+	__asm__ __volatile__("" ::: "memory");
+}
+
+/*
+ * memcpy() from or to a mapping: 0, or the signal that stopped it part way,
+ * described in @fault.
+ */
+static inline int map_copy(void *dst, const void *src, size_t length,
+			   struct map_fault *fault)
+{
+	memset(fault, 0, sizeof(*fault));
+	if (sigsetjmp(map_fault_env, 1)) {
+		*fault = map_fault_seen;
+		return fault->signo;
+	}
+	map_fault_armed = 1;
+	map_fault_barrier();
+	memcpy(dst, src, length);
+	map_fault_barrier();
+	map_fault_armed = 0;
+	return 0;
+}
+
+/*
+ * One aligned 64-bit load (@store false) or store of *@value at @addr of a
+ * mapping, so that a racing reader sees the old or the new value whole: 0,
+ * or the signal it raised, described in @fault.
+ */
+static inline int map_access64(uint64_t *addr, uint64_t *value, bool store,
+			       struct map_fault *fault)
+{
+	memset(fault, 0, sizeof(*fault));
+	if (sigsetjmp(map_fault_env, 1)) {
+		*fault = map_fault_seen;
+		return fault->signo;
+	}
+	map_fault_armed = 1;
+	map_fault_barrier();
+	if (store)
+		__atomic_store_n(addr, *value, __ATOMIC_RELAXED);
+	else
+		*value = __atomic_load_n(addr, __ATOMIC_RELAXED);
+	map_fault_barrier();
+	map_fault_armed = 0;
+	return 0;
 }
 
 #endif /* SOFTMEM_TEST_H */
