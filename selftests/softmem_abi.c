@@ -5,8 +5,8 @@
  * For every command: a struct smaller than its minimum is EINVAL; the minimum
  * and larger structs with a zero tail work; a nonzero tail is E2BIG; unknown
  * flags are EINVAL; bad struct pointers are EFAULT; the kernel writes no byte
- * past @size; and a failed call changes nothing.  Then reserved fields and
- * unknown ioctl numbers.
+ * past @size; and a failed call changes nothing (nor leaves a descriptor
+ * behind).  Then reserved fields and unknown ioctl numbers.
  */
 #include "softmem_test.h"
 
@@ -23,6 +23,7 @@ FIXTURE(abi) {
 	uint64_t other;		/* pattern 2, resumed */
 	uint8_t data[DATA_LENGTH];
 	uint8_t *arg;		/* ARG_BUFFER bytes */
+	int export_fd;		/* of region, for IMPORT; made when needed */
 };
 
 typedef void (*abi_prepare_fn)(struct __test_metadata *_metadata,
@@ -39,6 +40,7 @@ FIXTURE_VARIANT(abi) {
 
 FIXTURE_SETUP(abi)
 {
+	self->export_fd = -1;
 	SKIP_IF_NO_DEVICE();
 	self->page = page_size();
 	self->pool = softmem_open();
@@ -55,6 +57,8 @@ FIXTURE_SETUP(abi)
 
 FIXTURE_TEARDOWN(abi)
 {
+	if (self->export_fd >= 0)
+		close(self->export_fd);
 	if (self->pool > 0)
 		softmem_close(self->pool);
 }
@@ -180,6 +184,26 @@ static void prepare_set_priority(struct __test_metadata *_metadata,
 	arg->priority = 1;
 }
 
+static void prepare_export(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(abi) *self, void *p)
+{
+	struct softmem_export *arg = p;
+
+	arg->handle = self->region;
+}
+
+static void prepare_import(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(abi) *self, void *p)
+{
+	struct softmem_import *arg = p;
+
+	if (self->export_fd < 0) {
+		self->export_fd = softmem_export(self->pool, self->region, 0);
+		ASSERT_LE(0, self->export_fd);
+	}
+	arg->fd = self->export_fd;
+}
+
 #define ABI_VARIANT(name, req, type, min, flags, output)		\
 	FIXTURE_VARIANT_ADD(abi, name) {				\
 		.request = req,						\
@@ -227,10 +251,17 @@ ABI_VARIANT(node_stats, SOFTMEM_IOC_NODE_STATS, struct softmem_node_stats,
 ABI_VARIANT(set_priority, SOFTMEM_IOC_SET_PRIORITY,
 	    struct softmem_set_priority,
 	    offsetofend(struct softmem_set_priority, priority), 0, false);
+/* Both new: everything but a trailing reserved field is needed. */
+ABI_VARIANT(export, SOFTMEM_IOC_EXPORT, struct softmem_export,
+	    offsetofend(struct softmem_export, fd), SOFTMEM_EXPORT_VALID_FLAGS,
+	    true);
+ABI_VARIANT(import, SOFTMEM_IOC_IMPORT, struct softmem_import,
+	    offsetofend(struct softmem_import, length), 0, true);
 
 /* What a failed call must leave alone. */
 struct abi_snapshot {
 	struct softmem_stats stats;
+	int next_fd;		/* no descriptor was made */
 	uint8_t region[REGION_PAGES * 4096];
 	uint8_t other[REGION_PAGES * 4096];
 };
@@ -244,6 +275,8 @@ static void take_snapshot(struct __test_metadata *_metadata,
 		length = sizeof(snap->region);
 	memset(snap, 0, sizeof(*snap));
 	ASSERT_EQ(0, pool_stats(self->pool, &snap->stats));
+	snap->next_fd = lowest_free_fd();
+	ASSERT_LE(0, snap->next_fd);
 	ASSERT_EQ(0, softmem_read(self->pool, self->region, 0, snap->region,
 				  length));
 	ASSERT_EQ(0, softmem_read(self->pool, self->other, 0, snap->other,
@@ -264,6 +297,7 @@ static void check_unchanged(struct __test_metadata *_metadata,
 	EXPECT_EQ(before->stats.suspended_bytes, after->stats.suspended_bytes);
 	EXPECT_EQ(before->stats.discard_events, after->stats.discard_events);
 	EXPECT_EQ(before->stats.limit_bytes, after->stats.limit_bytes);
+	EXPECT_EQ(before->next_fd, after->next_fd);
 	EXPECT_EQ(0, memcmp(before->region, after->region,
 			    sizeof(after->region)));
 	EXPECT_EQ(0, memcmp(before->other, after->other,
@@ -303,6 +337,16 @@ static bool sentinel_intact(const uint8_t *from, const uint8_t *to)
 	return true;
 }
 
+/* The descriptor a successful EXPORT left in @arg: open, close-on-exec. */
+static void close_exported(struct __test_metadata *_metadata, const void *arg)
+{
+	int fd = ((const struct softmem_export *)arg)->fd;
+
+	EXPECT_EQ(FD_CLOEXEC, fcntl(fd, F_GETFD) & FD_CLOEXEC)
+		TH_LOG("exported fd %d", fd);
+	EXPECT_EQ(0, close(fd));
+}
+
 /* Issue the command with a valid struct of @size bytes; expect @want. */
 static void call_with_size(struct __test_metadata *_metadata,
 			   FIXTURE_DATA(abi) *self,
@@ -310,9 +354,11 @@ static void call_with_size(struct __test_metadata *_metadata,
 			   size_t size, int want)
 {
 	uint8_t *arg = build_arg(_metadata, self, variant, self->arg, size);
+	int ret = softmem_raw_ioctl(self->pool, variant->request, arg);
 
-	EXPECT_EQ(want, softmem_raw_ioctl(self->pool, variant->request, arg))
-		TH_LOG("size %zu", size);
+	EXPECT_EQ(want, ret) TH_LOG("size %zu", size);
+	if (!ret && variant->request == SOFTMEM_IOC_EXPORT)
+		close_exported(_metadata, arg);
 	EXPECT_TRUE(sentinel_intact(arg + size, self->arg + ARG_BUFFER))
 		TH_LOG("kernel wrote past size %zu", size);
 	EXPECT_EQ(size, ((struct softmem_free *)arg)->size);
@@ -610,6 +656,64 @@ TEST_F(abi_misc, find_reserved_einval)
 	EXPECT_EQ(-EINVAL, softmem_raw_ioctl(self->pool, SOFTMEM_IOC_FIND,
 					     &arg));
 	EXPECT_EQ(7, arg.position);
+}
+
+TEST_F(abi_misc, export_reserved_einval)
+{
+	struct softmem_export arg = {
+		.size = sizeof(arg),
+		.handle = self->region,
+		.__reserved = 1,
+	};
+	int next_fd = lowest_free_fd();
+
+	EXPECT_EQ(-EINVAL, softmem_raw_ioctl(self->pool, SOFTMEM_IOC_EXPORT,
+					     &arg));
+	arg.__reserved = 0x80000000;
+	EXPECT_EQ(-EINVAL, softmem_raw_ioctl(self->pool, SOFTMEM_IOC_EXPORT,
+					     &arg));
+	EXPECT_EQ(next_fd, lowest_free_fd());
+}
+
+/* SOFTMEM_EXPORT_NO_CLOEXEC is the one flag, and it does what it says. */
+TEST_F(abi_misc, export_no_cloexec_flag)
+{
+	struct softmem_export arg = {
+		.size = sizeof(arg),
+		.flags = SOFTMEM_EXPORT_NO_CLOEXEC,
+		.handle = self->region,
+	};
+	int fd;
+
+	ASSERT_EQ(0, softmem_raw_ioctl(self->pool, SOFTMEM_IOC_EXPORT, &arg));
+	fd = arg.fd;
+	EXPECT_EQ(0, fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	EXPECT_EQ(0, close(fd));
+}
+
+TEST_F(abi_misc, import_reserved_einval)
+{
+	struct softmem_import arg = {
+		.size = sizeof(arg),
+		.__reserved = 1,
+	};
+	struct softmem_stats stats;
+	int fd;
+
+	fd = softmem_export(self->pool, self->region, 0);
+	ASSERT_LE(0, fd);
+	arg.fd = fd;
+	EXPECT_EQ(-EINVAL, softmem_raw_ioctl(self->pool, SOFTMEM_IOC_IMPORT,
+					     &arg));
+	arg.__reserved = 0x80000000;
+	EXPECT_EQ(-EINVAL, softmem_raw_ioctl(self->pool, SOFTMEM_IOC_IMPORT,
+					     &arg));
+	ASSERT_EQ(0, pool_stats(self->pool, &stats));
+	EXPECT_EQ(2, stats.regions);
+	arg.__reserved = 0;
+	EXPECT_EQ(0, softmem_raw_ioctl(self->pool, SOFTMEM_IOC_IMPORT, &arg));
+	EXPECT_EQ(page_size(), arg.length);
+	EXPECT_EQ(0, close(fd));
 }
 
 TEST_F(abi_misc, unknown_ioctl_enotty)

@@ -7,17 +7,27 @@
  * encodings; struct sizes 0, 4, short, exact, longer with zero or nonzero
  * tails, huge; flags, reserved fields, handles, offsets and lengths at and
  * past every limit (overflow, SOFTMEM_MAX_LENGTH); struct and data pointers
- * that are NULL, kernel addresses, unmapped, PROT_NONE, read-only or cut by
- * a PROT_NONE page; and bit flips of known-good calls.  A racer thread
- * closes and reopens one of the shared pools, frees and suspends regions
- * under the others' feet and runs the shrinkers.
+ * that are NULL, kernel addresses, unmapped, PROT_NONE, read-only, cut by a
+ * PROT_NONE page or (data) in a mapping of a region; and bit flips of
+ * known-good calls.  EXPORT hands out descriptors, of which each thread
+ * keeps a few (closing the oldest) to IMPORT into any pool, alongside
+ * descriptors that are closed, of no region or whatever is open; and to
+ * mmap() with random offsets, lengths, protections and MAP_PRIVATE, then
+ * touch (SIGBUS and SIGSEGV caught), mprotect(), madvise() and munmap() in
+ * part or whole.  A racer thread closes and reopens one of the shared pools,
+ * frees, suspends and exports regions under the others' feet and runs the
+ * shrinkers.
  *
  * Every result must be 0 or a documented negative errno (EBADF only on the
- * pool being closed); classes with one right answer (ENOTTY, EFAULT, EINVAL,
- * E2BIG) must get exactly it; a failed call on a thread's private pool must
- * leave its regions alone; results in the struct must make sense.  At the
- * end the module holds nothing, and /dev/kmsg shows no BUG, WARNING, KASAN,
- * UBSAN, Oops or lockdep line from the run.
+ * pool being closed, or for IMPORT); classes with one right answer (ENOTTY,
+ * EFAULT, EINVAL, E2BIG, EBADF) must get exactly it; a failed call on a
+ * thread's private pool must leave its regions alone; results in the struct
+ * must make sense, and an exported descriptor must be open, close-on-exec
+ * unless asked otherwise.  A mapping that fits the region must be made, one
+ * that does not or is MAP_PRIVATE refused with EINVAL; a touch may raise
+ * SIGSEGV exactly where the protection forbids it, and SIGBUS only
+ * elsewhere.  At the end the module holds nothing, and /dev/kmsg shows no BUG,
+ * WARNING, KASAN, UBSAN, Oops or lockdep line from the run.
  *
  * Output: "# fuzz: N calls, S splats".  SOFTMEM_FUZZ_SEED and
  * SOFTMEM_FUZZ_CALLS override the printed seed and the number of calls.
@@ -38,6 +48,9 @@
 #define STRUCT_MAX		512	/* struct and tail as the fuzzer builds them */
 #define REGION_MAX		(1 * MiB)	/* larger regions are freed at once */
 #define FUZZ_CAP		(16 * MiB)	/* module caps during the run */
+#define EXPORT_SLOTS		8	/* exported descriptors a thread keeps */
+#define MAP_SLOTS		8	/* mappings a thread keeps */
+#define TOUCH_MAX		64	/* bytes touched at once in a mapping */
 
 /* Known-good regions of a pool; slots are 0 when free. */
 struct fuzz_pool {
@@ -45,6 +58,21 @@ struct fuzz_pool {
 	bool racy;		/* closed and reopened by the racer */
 	atomic_ulong handle[POOL_SLOTS];
 	atomic_ulong length[POOL_SLOTS];
+};
+
+/* A descriptor the thread exported, kept open to import and map. */
+struct fuzz_export {
+	bool used;
+	int fd;
+	uint64_t length;	/* the region's, once an IMPORT told it; else 0 */
+};
+
+/* A mapping the thread made of one of its exported descriptors. */
+struct fuzz_map {
+	bool used;
+	uint8_t *addr;
+	size_t length;		/* whole pages */
+	int prot;		/* -1 once part of it was mprotect()ed */
 };
 
 struct fuzzer {
@@ -61,6 +89,8 @@ struct fuzzer {
 	uint8_t *hole;		/* an unmapped page */
 	struct fuzz_pool own;	/* used by this thread only */
 	struct fuzz_pool big;	/* for SOFTMEM_MAX_LENGTH regions */
+	struct fuzz_export exported[EXPORT_SLOTS];
+	struct fuzz_map maps[MAP_SLOTS];
 };
 
 /* A call as built, before it is issued. */
@@ -76,13 +106,29 @@ struct fuzz_call {
 	uint8_t *arg;		/* the ioctl argument */
 	bool readable;		/* @arg holds @s: results can be checked */
 	int exact;		/* the only right result if nonzero */
+	int slot;		/* IMPORT: the exported slot of its fd, or -1 */
 	const char *what;
 };
 
+/* What the mapping calls did, for the summary. */
+enum map_stat {
+	MAP_MADE,
+	MAP_REFUSED,
+	MAP_TOUCHED,
+	MAP_SIGBUS,
+	MAP_SIGSEGV,
+	MAP_PROTECTED,
+	MAP_ADVISED,
+	MAP_UNMAPPED,
+	NR_MAP_STATS
+};
+
 static struct fuzz_pool racy_pool, shared_pool;
+static int null_fd = -1;		/* /dev/null: open, but no region */
 static atomic_int fuzz_done;
 static atomic_ulong unexpected_total;
 static atomic_ulong result_count[256];	/* by -errno, 0 for success */
+static atomic_ulong map_count[NR_MAP_STATS];
 
 static const unsigned int struct_size[] = {
 	[SOFTMEM_CMD_ALLOC] = sizeof(struct softmem_alloc),
@@ -100,6 +146,8 @@ static const unsigned int struct_size[] = {
 	[SOFTMEM_CMD_CONFIGURE] = sizeof(struct softmem_configure),
 	[SOFTMEM_CMD_NODE_STATS] = sizeof(struct softmem_node_stats),
 	[SOFTMEM_CMD_SET_PRIORITY] = sizeof(struct softmem_set_priority),
+	[SOFTMEM_CMD_EXPORT] = sizeof(struct softmem_export),
+	[SOFTMEM_CMD_IMPORT] = sizeof(struct softmem_import),
 };
 
 #define NR_CMDS		ARRAY_SIZE(struct_size)
@@ -109,7 +157,8 @@ static bool has_output(int nr)
 {
 	return nr == SOFTMEM_CMD_ALLOC || nr == SOFTMEM_CMD_RESUME ||
 	       nr == SOFTMEM_CMD_COMPARE || nr == SOFTMEM_CMD_FIND ||
-	       nr == SOFTMEM_CMD_STATS || nr == SOFTMEM_CMD_NODE_STATS;
+	       nr == SOFTMEM_CMD_STATS || nr == SOFTMEM_CMD_NODE_STATS ||
+	       nr == SOFTMEM_CMD_EXPORT || nr == SOFTMEM_CMD_IMPORT;
 }
 
 static uint64_t rnd(struct fuzzer *f, uint64_t n)
@@ -149,6 +198,19 @@ static void print_results(void)
 	if (at)
 		line[at - 1] = '\0';
 	say("# fuzz: results:%s", at ? line : " none");
+}
+
+static void print_mappings(void)
+{
+	say("# fuzz: mappings: %lu made, %lu refused; touches: %lu fine, %lu SIGBUS, %lu SIGSEGV; %lu mprotect, %lu madvise, %lu munmap",
+	    atomic_load(&map_count[MAP_MADE]),
+	    atomic_load(&map_count[MAP_REFUSED]),
+	    atomic_load(&map_count[MAP_TOUCHED]),
+	    atomic_load(&map_count[MAP_SIGBUS]),
+	    atomic_load(&map_count[MAP_SIGSEGV]),
+	    atomic_load(&map_count[MAP_PROTECTED]),
+	    atomic_load(&map_count[MAP_ADVISED]),
+	    atomic_load(&map_count[MAP_UNMAPPED]));
 }
 
 /* Results the ABI documents; EBADF only while the racer has the fd closed. */
@@ -231,6 +293,87 @@ static uint64_t pool_pick(struct fuzzer *f, struct fuzz_pool *p,
 	}
 	*length = 0;
 	return 0;
+}
+
+/* ---- exported descriptors and mappings of this thread ---- */
+
+/* A used slot of @f->exported, or -1. */
+static int export_pick(struct fuzzer *f)
+{
+	unsigned int i, start = rnd(f, EXPORT_SLOTS);
+
+	for (i = 0; i < EXPORT_SLOTS; i++) {
+		unsigned int slot = (start + i) % EXPORT_SLOTS;
+
+		if (f->exported[slot].used)
+			return slot;
+	}
+	return -1;
+}
+
+/* Keep @fd, closing another one if every slot is taken. */
+static void export_add(struct fuzzer *f, int fd)
+{
+	unsigned int i, slot = rnd(f, EXPORT_SLOTS);
+
+	for (i = 0; i < EXPORT_SLOTS; i++) {
+		if (!f->exported[i].used) {
+			slot = i;
+			break;
+		}
+	}
+	if (f->exported[slot].used)
+		close(f->exported[slot].fd);
+	f->exported[slot].used = true;
+	f->exported[slot].fd = fd;
+	f->exported[slot].length = 0;
+}
+
+static struct fuzz_map *map_pick(struct fuzzer *f)
+{
+	unsigned int i, start = rnd(f, MAP_SLOTS);
+
+	for (i = 0; i < MAP_SLOTS; i++) {
+		struct fuzz_map *m = &f->maps[(start + i) % MAP_SLOTS];
+
+		if (m->used)
+			return m;
+	}
+	return NULL;
+}
+
+/* Keep a new mapping, unmapping another one if every slot is taken. */
+static void map_add(struct fuzzer *f, void *addr, size_t length, int prot)
+{
+	struct fuzz_map *m = &f->maps[rnd(f, MAP_SLOTS)];
+	unsigned int i;
+
+	for (i = 0; i < MAP_SLOTS; i++) {
+		if (!f->maps[i].used) {
+			m = &f->maps[i];
+			break;
+		}
+	}
+	if (m->used && munmap(m->addr, m->length))
+		unexpected(f, "munmap of a whole mapping: %s", strerror(errno));
+	m->used = true;
+	m->addr = addr;
+	m->length = length;
+	m->prot = prot;
+}
+
+static void fuzzer_unmap_all(struct fuzzer *f)
+{
+	unsigned int i;
+
+	for (i = 0; i < MAP_SLOTS; i++)
+		if (f->maps[i].used)
+			munmap(f->maps[i].addr, f->maps[i].length);
+	for (i = 0; i < EXPORT_SLOTS; i++)
+		if (f->exported[i].used)
+			close(f->exported[i].fd);
+	memset(f->maps, 0, sizeof(f->maps));
+	memset(f->exported, 0, sizeof(f->exported));
 }
 
 /* ---- value classes ---- */
@@ -331,8 +474,9 @@ static uint32_t gen_byte(struct fuzzer *f)
 static uint64_t gen_addr(struct fuzzer *f, uint64_t length)
 {
 	uint64_t fit = length < DATA_BYTES ? DATA_BYTES - length : 0;
+	struct fuzz_map *m;
 
-	switch (rnd(f, 16)) {
+	switch (rnd(f, 17)) {
 	case 0 ... 8:
 		return (uintptr_t)f->data + rnd(f, fit + 1);
 	case 9:	/* runs into the guard page */
@@ -353,8 +497,39 @@ static uint64_t gen_addr(struct fuzzer *f, uint64_t length)
 		};
 		return bad[rnd(f, ARRAY_SIZE(bad))];
 	}
+	case 16:	/* a mapping of a region, perhaps discarded or PROT_NONE */
+		m = map_pick(f);
+		if (m)
+			return (uintptr_t)m->addr + rnd(f, m->length);
+		return (uintptr_t)f->data;
 	default:
 		return rnd64(f);
+	}
+}
+
+/* A descriptor to import: mostly one this thread exported, else anything. */
+static uint32_t gen_import_fd(struct fuzzer *f, int *slot)
+{
+	static const uint32_t closed[] = {
+		UINT32_MAX, INT32_MAX, 1U << 20, UINT32_MAX - 1,
+	};
+	int i = export_pick(f);
+
+	*slot = -1;
+	switch (rnd(f, 10)) {
+	case 0 ... 5:
+		if (i < 0)
+			return rnd(f, 64);
+		*slot = i;
+		return f->exported[i].fd;
+	case 6:
+		return null_fd;
+	case 7:
+		return rnd(f, 2) ? f->own.fd : shared_pool.fd;
+	case 8:
+		return rnd(f, 64);	/* whatever is open there, if anything */
+	default:
+		return closed[rnd(f, ARRAY_SIZE(closed))];
 	}
 }
 
@@ -572,6 +747,31 @@ static void gen_struct(struct fuzzer *f, struct fuzz_call *c, bool good)
 		}
 		break;
 	}
+	case SOFTMEM_CMD_EXPORT: {
+		struct softmem_export *a = (void *)c->s;
+
+		a->handle = gen_handle(f, p, &region);
+		if (good) {
+			a->flags = rnd(f, 4) ? 0 : SOFTMEM_EXPORT_NO_CLOEXEC;
+		} else {
+			a->flags = gen_flags(f, SOFTMEM_EXPORT_VALID_FLAGS);
+			a->fd = rnd(f, 2) ? 0 : (uint32_t)rnd64(f);
+			a->__reserved = gen_reserved(f);
+		}
+		break;
+	}
+	case SOFTMEM_CMD_IMPORT: {
+		struct softmem_import *a = (void *)c->s;
+
+		a->fd = gen_import_fd(f, &c->slot);
+		if (!good) {
+			a->flags = gen_flags(f, 0);
+			a->__reserved = gen_reserved(f);
+			a->handle = rnd(f, 2) ? 0 : rnd64(f);
+			a->length = rnd(f, 2) ? 0 : rnd64(f);
+		}
+		break;
+	}
 	}
 	c->placed = struct_size[c->nr];
 	((uint32_t *)c->s)[0] = c->placed;
@@ -650,6 +850,7 @@ static bool output_sane(struct fuzz_call *c, char *why, size_t size)
 	const struct softmem_find *find = (const void *)out;
 	const struct softmem_stats *st = (const void *)out;
 	const struct softmem_node_stats *ns = (const void *)out;
+	const struct softmem_import *imp = (const void *)out;
 	const struct softmem_find *asked = (const void *)eff;
 	const char *name;
 	int64_t value;
@@ -712,6 +913,21 @@ static bool output_sane(struct fuzz_call *c, char *why, size_t size)
 			return false;
 		}
 		break;
+	case SOFTMEM_CMD_IMPORT:
+		if (FITS(struct softmem_import, handle) &&
+		    (!imp->handle || imp->handle > UINT32_MAX)) {
+			snprintf(why, size, "handle %llu",
+				 (unsigned long long)imp->handle);
+			return false;
+		}
+		if (FITS(struct softmem_import, length) &&
+		    (!imp->length || imp->length % page_size() ||
+		     imp->length > SOFTMEM_MAX_LENGTH)) {
+			snprintf(why, size, "length %llu",
+				 (unsigned long long)imp->length);
+			return false;
+		}
+		break;
 	}
 #undef FITS
 	return true;
@@ -743,6 +959,68 @@ static void track_alloc(struct fuzzer *f, struct fuzz_call *c)
 			   (unsigned long long)got->handle, err_name(ret));
 }
 
+/*
+ * After a successful EXPORT: the descriptor must be open, close-on-exec
+ * unless SOFTMEM_EXPORT_NO_CLOEXEC; keep it to import and map.
+ */
+static void track_export(struct fuzzer *f, struct fuzz_call *c)
+{
+	uint64_t out[STRUCT_MAX / 8], eff[STRUCT_MAX / 8];
+	const struct softmem_export *got = (const void *)out;
+	const struct softmem_export *asked = (const void *)eff;
+	bool cloexec = true;
+	int fd, flags;
+
+	results(c, out);
+	effective(c, (uint8_t *)eff);
+	if (asked->size < offsetofend(struct softmem_export, fd)) {
+		unexpected(f, "EXPORT of a %u-byte struct, with no room for the descriptor, succeeded",
+			   asked->size);
+		return;
+	}
+	fd = got->fd;
+	/*
+	 * The racer closes the racy pool's descriptor and dup2()s another
+	 * over it: an export in between gets that number, and loses it.
+	 */
+	if (fd == racy_pool.fd)
+		return;
+	flags = fcntl(fd, F_GETFD);
+	if (flags >= 0)
+		cloexec = flags & FD_CLOEXEC;
+	if (flags < 0 ||
+	    cloexec == !!(asked->flags & SOFTMEM_EXPORT_NO_CLOEXEC)) {
+		unexpected(f, "EXPORT with flags %#x gave fd %d: %s",
+			   asked->flags, fd, flags < 0 ? strerror(errno) :
+			   cloexec ? "close-on-exec" : "not close-on-exec");
+		if (flags < 0)
+			return;
+	}
+	export_add(f, fd);
+}
+
+/* After a successful IMPORT: use the handle, learn the region's length. */
+static void track_import(struct fuzzer *f, struct fuzz_call *c)
+{
+	uint64_t out[STRUCT_MAX / 8], eff[STRUCT_MAX / 8];
+	const struct softmem_import *got = (const void *)out;
+	const struct softmem_import *asked = (const void *)eff;
+	uint64_t length = 0;
+
+	results(c, out);
+	effective(c, (uint8_t *)eff);
+	if (asked->size < offsetofend(struct softmem_import, handle))
+		return;
+	if (asked->size >= offsetofend(struct softmem_import, length))
+		length = got->length;
+	if (c->slot >= 0 && f->exported[c->slot].used &&
+	    (uint32_t)f->exported[c->slot].fd == asked->fd && length)
+		f->exported[c->slot].length = length;
+	/* Data operations on a shared pool stay short: see REGION_MAX. */
+	if (length <= REGION_MAX)
+		pool_add(c->pool, got->handle, length);
+}
+
 /* What is wrong with result @ret of call @c, in @why; false if nothing. */
 static bool wrong(struct fuzz_call *c, long ret, char *why, size_t size)
 {
@@ -750,9 +1028,14 @@ static bool wrong(struct fuzz_call *c, long ret, char *why, size_t size)
 
 	if (ret > 0)
 		snprintf(why, size, "positive return");
-	else if (c->exact && ret != c->exact && !(racy && ret == -EBADF))
+	/*
+	 * While the racer has the racy pool's number closed, it is EBADF, or
+	 * names a region another thread exported meanwhile: ENOTTY.
+	 */
+	else if (c->exact && ret != c->exact &&
+		 !(racy && (ret == -EBADF || ret == -ENOTTY)))
 		snprintf(why, size, "want %s", err_name(c->exact));
-	else if (!documented(ret, racy))
+	else if (!documented(ret, racy || c->nr == SOFTMEM_CMD_IMPORT))
 		snprintf(why, size, "undocumented errno");
 	else if (!ret && c->nr >= 0 && c->readable)
 		return !output_sane(c, why, size);
@@ -763,18 +1046,24 @@ static bool wrong(struct fuzz_call *c, long ret, char *why, size_t size)
 
 static void check(struct fuzzer *f, struct fuzz_call *c, long ret)
 {
-	bool racy = c->pool->racy;
+	bool racy = c->pool->racy, bad;
 	char why[64] = "", buf[200];
 
-	if (!wrong(c, ret, why, sizeof(why))) {
-		if (!ret && c->nr == SOFTMEM_CMD_ALLOC && c->readable)
-			track_alloc(f, c);
+	bad = wrong(c, ret, why, sizeof(why));
+	if (bad)
+		unexpected(f, "%s: ioctl(%s, %#lx, struct %s) = %ld (%s): %s",
+			   c->what, racy ? "racy pool" : c->pool == &f->own ?
+			   "own pool" : c->pool == &f->big ? "big pool" : "pool",
+			   c->cmd, hex(c, buf, sizeof(buf)), ret, err_name(ret),
+			   why);
+	if (bad || ret || !c->readable)
 		return;
-	}
-	unexpected(f, "%s: ioctl(%s, %#lx, struct %s) = %ld (%s): %s",
-		   c->what, racy ? "racy pool" : c->pool == &f->own ?
-		   "own pool" : c->pool == &f->big ? "big pool" : "pool",
-		   c->cmd, hex(c, buf, sizeof(buf)), ret, err_name(ret), why);
+	if (c->nr == SOFTMEM_CMD_ALLOC)
+		track_alloc(f, c);
+	else if (c->nr == SOFTMEM_CMD_EXPORT)
+		track_export(f, c);
+	else if (c->nr == SOFTMEM_CMD_IMPORT)
+		track_import(f, c);
 }
 
 /* regions and length_bytes of @p, to see that a failed call changed nothing. */
@@ -988,6 +1277,251 @@ static void fuzz_size(struct fuzzer *f, struct fuzz_call *c)
 	place_good(f, c);
 }
 
+/* An IMPORT, valid but for its descriptor, whose answer is known. */
+static void fuzz_import_fd(struct fuzzer *f, struct fuzz_call *c)
+{
+	struct softmem_import *a = (void *)c->s;
+	int slot = export_pick(f);
+
+	c->nr = SOFTMEM_CMD_IMPORT;
+	c->cmd = _IO(SOFTMEM_IOCTL_MAGIC, c->nr);
+	gen_struct(f, c, true);
+	c->slot = -1;
+	switch (rnd(f, 4)) {
+	case 0:
+		c->what = "import of a descriptor that is not open";
+		a->fd = rnd(f, 2) ? UINT32_MAX : 1U << 20;
+		c->exact = -EBADF;
+		break;
+	case 1:
+		c->what = "import of a descriptor of no region";
+		a->fd = rnd(f, 2) ? null_fd : f->own.fd;
+		c->exact = -EINVAL;
+		break;
+	default:
+		c->what = "import of an exported region";
+		if (slot >= 0) {
+			a->fd = f->exported[slot].fd;
+			c->slot = slot;
+		}
+		break;
+	}
+	place_good(f, c);
+}
+
+/* ---- mappings of exported regions ---- */
+
+static const int map_prots[] = {
+	PROT_NONE, PROT_READ, PROT_WRITE, PROT_READ | PROT_WRITE,
+};
+
+/* An mmap() offset into a region of @region bytes (0 if unknown). */
+static uint64_t gen_map_offset(struct fuzzer *f, uint64_t region)
+{
+	uint64_t pages = region ? region / f->page : 16;
+
+	switch (rnd(f, 10)) {
+	case 0 ... 5:
+		return rnd(f, pages) * f->page;
+	case 6:
+		return 0;
+	case 7:		/* at the end, or a page past it */
+		return (pages + rnd(f, 2)) * f->page;
+	case 8:		/* not page-aligned */
+		return rnd(f, pages) * f->page + 1 + rnd(f, f->page - 1);
+	default:
+		return SOFTMEM_MAX_LENGTH << rnd(f, 24);
+	}
+}
+
+/* An mmap() length from @offset of a region of @region bytes. */
+static uint64_t gen_map_length(struct fuzzer *f, uint64_t region,
+			       uint64_t offset)
+{
+	uint64_t end = region ? region : 16 * f->page;
+	uint64_t room = end > offset ? end - offset : 0;
+
+	switch (rnd(f, 10)) {
+	case 0 ... 4:
+		return f->page * (1 + rnd(f, room / f->page));
+	case 5:
+		return room;
+	case 6:
+		return room + f->page;
+	case 7:
+		return 1 + rnd(f, room + 1);
+	case 8:
+		return 0;
+	default:
+		return rnd(f, 2) ? SOFTMEM_MAX_LENGTH + f->page :
+				   SIZE_MAX - rnd(f, f->page);
+	}
+}
+
+/*
+ * mmap() of an exported descriptor.  When the region's length is known and
+ * the request is sane, the answer is too: EINVAL for MAP_PRIVATE and for
+ * a range past the end, a mapping (or ENOMEM) for a range that fits.
+ */
+static void map_new(struct fuzzer *f)
+{
+	int slot = export_pick(f), prot = map_prots[rnd(f, 4)], err = 0;
+	bool private = !rnd(f, 8), sane, fits;
+	uint64_t region, offset, length;
+	void *addr;
+
+	if (slot < 0)
+		return;
+	region = f->exported[slot].length;
+	offset = gen_map_offset(f, region);
+	length = gen_map_length(f, region, offset);
+	addr = mmap(NULL, length, prot, private ? MAP_PRIVATE : MAP_SHARED,
+		    f->exported[slot].fd, (off_t)offset);
+	if (addr == MAP_FAILED)
+		err = errno;
+	atomic_fetch_add(&map_count[err ? MAP_REFUSED : MAP_MADE], 1);
+
+	sane = length && length <= SOFTMEM_MAX_LENGTH &&
+	       offset <= SOFTMEM_MAX_LENGTH && !(offset % f->page);
+	fits = region && sane && offset + page_round_up(length) <= region;
+	if (err && err != EINVAL && err != ENOMEM && err != EOVERFLOW)
+		unexpected(f, "mmap(%#llx bytes at %#llx of a %#llx-byte region): %s",
+			   (unsigned long long)length,
+			   (unsigned long long)offset,
+			   (unsigned long long)region, strerror(err));
+	else if (sane && (private || (region && !fits)) && err != EINVAL)
+		unexpected(f, "mmap(%s, %#llx bytes at %#llx of a %#llx-byte region): %s, want EINVAL",
+			   private ? "MAP_PRIVATE" : "MAP_SHARED",
+			   (unsigned long long)length,
+			   (unsigned long long)offset,
+			   (unsigned long long)region,
+			   err ? strerror(err) : "mapped");
+	else if (fits && !private && err && err != ENOMEM)
+		unexpected(f, "mmap(%#llx bytes at %#llx of a %#llx-byte region): %s",
+			   (unsigned long long)length,
+			   (unsigned long long)offset,
+			   (unsigned long long)region, strerror(err));
+	if (!err)
+		map_add(f, addr, page_round_up(length), prot);
+}
+
+/*
+ * Read or write a few bytes of a mapping.  SIGSEGV comes exactly where the
+ * protection forbids the access; SIGBUS (a discarded region, or no page to
+ * be had) only where it allows it; either at an address touched.
+ */
+static void map_touch(struct fuzzer *f)
+{
+	struct fuzz_map *m = map_pick(f);
+	bool write = rnd(f, 2), forbidden;
+	uint8_t buf[TOUCH_MAX], *at, *fault_at;
+	struct map_fault fault;
+	size_t length;
+	int sig;
+
+	if (!m)
+		return;
+	at = m->addr + rnd(f, m->length);
+	length = 1 + rnd(f, TOUCH_MAX);
+	if (length > (size_t)(m->addr + m->length - at))
+		length = m->addr + m->length - at;
+	memset(buf, rnd(f, 256), length);
+	sig = write ? map_copy(at, buf, length, &fault) :
+		      map_copy(buf, at, length, &fault);
+	atomic_fetch_add(&map_count[sig == SIGBUS ? MAP_SIGBUS :
+				    sig == SIGSEGV ? MAP_SIGSEGV :
+				    MAP_TOUCHED], 1);
+	fault_at = fault.addr;
+	forbidden = m->prot == PROT_NONE ||
+		    (write && !(m->prot & PROT_WRITE));
+	if (sig && (fault_at < at || fault_at >= at + length))
+		unexpected(f, "signal %d at %p touching %zu bytes at %p",
+			   sig, fault.addr, length, at);
+	else if (m->prot >= 0 && forbidden && sig != SIGSEGV)
+		unexpected(f, "%s of a mapping with prot %#x: %s, want SIGSEGV",
+			   write ? "write" : "read", m->prot,
+			   sig ? strsignal(sig) : "no signal");
+	else if (m->prot >= 0 && !forbidden && sig == SIGSEGV)
+		unexpected(f, "%s of a mapping with prot %#x: SIGSEGV",
+			   write ? "write" : "read", m->prot);
+}
+
+/* mprotect() or madvise(MADV_DONTNEED) of some pages of a mapping. */
+static void map_protect(struct fuzzer *f)
+{
+	struct fuzz_map *m = map_pick(f);
+	int prot = map_prots[rnd(f, 4)];
+	size_t pages, first, n;
+	uint8_t *addr;
+
+	if (!m)
+		return;
+	pages = m->length / f->page;
+	first = rnd(f, pages);
+	n = 1 + rnd(f, pages - first);
+	addr = m->addr + first * f->page;
+	if (!rnd(f, 4)) {
+		if (madvise(addr, n * f->page, MADV_DONTNEED))
+			unexpected(f, "madvise(MADV_DONTNEED) of %zu pages of a mapping: %s",
+				   n, strerror(errno));
+		atomic_fetch_add(&map_count[MAP_ADVISED], 1);
+		return;
+	}
+	if (mprotect(addr, n * f->page, prot)) {
+		unexpected(f, "mprotect(%#x) of %zu pages of a mapping: %s",
+			   prot, n, strerror(errno));
+		return;
+	}
+	atomic_fetch_add(&map_count[MAP_PROTECTED], 1);
+	if (n == pages)
+		m->prot = prot;
+	else if (m->prot != prot)
+		m->prot = -1;
+}
+
+/* munmap() of a mapping, whole or its first pages. */
+static void map_drop(struct fuzzer *f)
+{
+	struct fuzz_map *m = map_pick(f);
+	size_t pages, cut;
+
+	if (!m)
+		return;
+	pages = m->length / f->page;
+	cut = rnd(f, 2) ? pages : 1 + rnd(f, pages);
+	if (munmap(m->addr, cut * f->page)) {
+		unexpected(f, "munmap of %zu of %zu pages of a mapping: %s",
+			   cut, pages, strerror(errno));
+		return;
+	}
+	atomic_fetch_add(&map_count[MAP_UNMAPPED], 1);
+	if (cut == pages) {
+		m->used = false;
+		return;
+	}
+	m->addr += cut * f->page;
+	m->length -= cut * f->page;
+}
+
+static void fuzz_mapping(struct fuzzer *f)
+{
+	switch (rnd(f, 8)) {
+	case 0 ... 1:
+		map_new(f);
+		break;
+	case 2 ... 4:
+		map_touch(f);
+		break;
+	case 5 ... 6:
+		map_protect(f);
+		break;
+	default:
+		map_drop(f);
+		break;
+	}
+	atomic_fetch_add(&f->calls, 1);
+}
+
 /*
  * A SOFTMEM_MAX_LENGTH region of the thread's big pool: bytes at its far end
  * read back, and lengths past it are refused.
@@ -1053,6 +1587,7 @@ static void fuzz_one(struct fuzzer *f)
 	unsigned int kind = rnd(f, 100);
 
 	memset(&c, 0, sizeof(c));
+	c.slot = -1;
 	c.pool = pick_pool(f);
 	c.nr = rnd(f, NR_CMDS);
 	/* Allocations often, so that other calls find regions. */
@@ -1064,16 +1599,22 @@ static void fuzz_one(struct fuzzer *f)
 		fuzz_far_end(f);
 		return;
 	}
+	if (kind >= 96) {
+		fuzz_mapping(f);
+		return;
+	}
 	if (kind < 8)
 		fuzz_bad_command(f, &c);
-	else if (kind < 55)
+	else if (kind < 52)
 		fuzz_fields(f, &c);
-	else if (kind < 80)
+	else if (kind < 75)
 		fuzz_mutation(f, &c);
-	else if (kind < 90)
+	else if (kind < 85)
 		fuzz_bad_struct(f, &c);
-	else
+	else if (kind < 93)
 		fuzz_size(f, &c);
+	else
+		fuzz_import_fd(f, &c);
 	run(f, &c);
 }
 
@@ -1088,7 +1629,8 @@ static void *fuzz_thread(void *arg)
 
 /*
  * Under the fuzzers' feet: reopen the racy pool (sometimes leaving its fd
- * closed for a moment), free and suspend known regions, run the shrinkers.
+ * closed for a moment), free, suspend and export (and close again) known
+ * regions, run the shrinkers.
  */
 static void *racer_thread(void *arg)
 {
@@ -1096,7 +1638,7 @@ static void *racer_thread(void *arg)
 
 	while (!atomic_load(&fuzz_done)) {
 		struct fuzz_pool *p = rnd(f, 2) ? &racy_pool : &shared_pool;
-		unsigned int action = rnd(f, 10);
+		unsigned int action = rnd(f, 11);
 		uint64_t h, length;
 		long ret = 0;
 		int fd;
@@ -1120,11 +1662,20 @@ static void *racer_thread(void *arg)
 			h = pool_pick(f, p, &length);
 			ret = softmem_suspend(p->fd, h);
 			atomic_fetch_add(&f->calls, 1);
-		} else {
+		} else if (action < 10) {
 			drop_caches();
+		} else {
+			h = pool_pick(f, p, &length);
+			fd = softmem_export(p->fd, h, 0);
+			atomic_fetch_add(&f->calls, 1);
+			if (fd >= 0)
+				close(fd);
+			else
+				ret = fd;
 		}
 		if (ret && ret != -ENOENT && !(ret == -EBADF && p->racy))
-			unexpected(f, "racer: free/suspend: %s", err_name(ret));
+			unexpected(f, "racer: free/suspend/export: %s",
+				   err_name(ret));
 		usleep(rnd(f, 4000));
 	}
 	return NULL;
@@ -1164,6 +1715,7 @@ static bool fuzzer_init(struct fuzzer *f, unsigned int id, uint64_t seed,
 
 static void fuzzer_exit(struct fuzzer *f)
 {
+	fuzzer_unmap_all(f);
 	if (f->own.fd > 0)
 		softmem_close(f->own.fd);
 	if (f->big.fd > 0)
@@ -1253,6 +1805,9 @@ FIXTURE_SETUP(fuzz)
 	ASSERT_LE(0, shared_pool.fd);
 	for (i = 0; i <= FUZZ_THREADS; i++)
 		self->f[i].data = NULL;
+	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, null_fd);
+	ASSERT_EQ(0, map_fault_catch());
 	/* Now, so that the racer's reopen is the only open of the run. */
 	self->kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (self->kmsg >= 0)
@@ -1276,6 +1831,8 @@ FIXTURE_TEARDOWN(fuzz)
 		softmem_close(shared_pool.fd);
 	if (self->kmsg >= 0)
 		close(self->kmsg);
+	if (null_fd >= 0)
+		close(null_fd);
 	caps_restore(&self->caps);
 }
 
@@ -1320,15 +1877,20 @@ TEST_F_TIMEOUT(fuzz, random_ioctls, 600)
 	racy_pool.fd = -1;
 	shared_pool.fd = -1;
 
-	/* Every pool is closed: the module holds nothing. */
+	/*
+	 * Every pool, exported descriptor and mapping is gone: the module
+	 * holds nothing.
+	 */
 	for (i = 0; i < ARRAY_SIZE(stats); i++) {
-		EXPECT_EQ(0, module_stat(stats[i], &v));
-		EXPECT_EQ(0, v) TH_LOG("module %s after the run", stats[i]);
+		EXPECT_TRUE(module_stat_reach(stats[i], 0, &v))
+			TH_LOG("module %s %llu after the run", stats[i],
+			       (unsigned long long)v);
 	}
 	if (self->kmsg >= 0)
 		splats = count_splats(self->kmsg);
 
 	print_results();
+	print_mappings();
 	say("# fuzz: summary: %llu unexpected results, %.1f s",
 	    (unsigned long long)unexpected_calls, now_seconds() - start);
 	say("# fuzz: %llu calls, %u splats", (unsigned long long)calls, splats);
