@@ -303,8 +303,8 @@ void softmem_region_zap(struct softmem_region *region)
  * Discards a suspended region the caller has already taken off the reclaim
  * list_lru: detaches its pages onto @dispose and marks it discarded.  The
  * pages are freed by softmem_region_free_pages() once locks are dropped,
- * after the mappings of a region that has been exported are zapped; the page
- * set holds a reference on the region for that.
+ * after the mappings of a mapped region are zapped; the page set holds a
+ * reference on the region for that.
  */
 void softmem_region_discard_locked(struct softmem_region *region,
 				   struct list_head *dispose)
@@ -320,7 +320,12 @@ void softmem_region_discard_locked(struct softmem_region *region,
 	region->gen++;
 	if (region->backing) {
 		softmem_pages_account(pool, region->backing, -(long)nr);
-		if (region->inode) {
+		/*
+		 * Only a mapping can hold page table entries: one made before
+		 * a fault that filled them, which finished (unpinned) before
+		 * this discard could start, so it is in the tree by now.
+		 */
+		if (region->inode && mapping_mapped(region->inode->i_mapping)) {
 			region->zap_gen = region->gen;
 			refcount_inc(&region->ref);
 			region->backing->zap = true;
