@@ -12,6 +12,7 @@
 #include <linux/nospec.h>
 #include <linux/overflow.h>
 #include <linux/pagemap.h>
+#include <linux/sched/signal.h>
 #include <linux/uaccess.h>
 
 #include "softmem.h"
@@ -35,6 +36,7 @@ union softmem_ioctl_arg {
 		struct file *file;
 	} export;
 	struct softmem_import import;
+	struct softmem_batch batch;
 };
 
 /* Checks that [offset, offset + length) lies within @region. */
@@ -512,6 +514,88 @@ static void softmem_ioc_import_undo(struct softmem_pool *pool, void *data)
 	softmem_handle_free(pool, arg->handle);
 }
 
+/* Applies one batch entry as its single command would be. */
+static void softmem_batch_apply(struct softmem_pool *pool,
+				struct softmem_batch_entry *e)
+{
+	bool discarded;
+
+	e->state = 0;
+	switch (e->op) {
+	case SOFTMEM_BATCH_SUSPEND:
+		e->error = softmem_handle_suspend(pool, e->handle);
+		break;
+	case SOFTMEM_BATCH_RESUME:
+		e->error = softmem_handle_resume(pool, e->handle, &discarded);
+		if (!e->error)
+			e->state = discarded ? SOFTMEM_DISCARDED : SOFTMEM_INTACT;
+		break;
+	case SOFTMEM_BATCH_FREE:
+		e->error = softmem_handle_free(pool, e->handle);
+		break;
+	default:
+		e->error = -EINVAL;
+		break;
+	}
+}
+
+/* The output fields of an entry, contiguous: state, then error. */
+#define SOFTMEM_BATCH_OUT	offsetof(struct softmem_batch_entry, state)
+#define SOFTMEM_BATCH_OUT_SIZE \
+	(sizeof(struct softmem_batch_entry) - SOFTMEM_BATCH_OUT)
+
+/*
+ * Applies the entries in order, writing each one's results back before the
+ * next; stops with -EINTR for a pending signal, or -EFAULT / -E2BIG for an
+ * entry it cannot read or write, @arg->done telling how far it got.
+ */
+static int softmem_ioc_batch(struct softmem_pool *pool, void *data)
+{
+	struct softmem_batch *arg = data;
+	u8 __user *base = u64_to_user_ptr(arg->entries);
+	struct softmem_batch_entry e;
+	int ret = 0;
+	u32 i;
+
+	if (arg->flags || arg->__reserved)
+		return -EINVAL;
+	if (arg->entry_size < sizeof(e) || arg->entry_size > PAGE_SIZE)
+		return -EINVAL;
+	arg->done = 0;
+	for (i = 0; i < arg->count; i++) {
+		u8 __user *entry = base + (u64)i * arg->entry_size;
+
+		if (i && signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		ret = copy_struct_from_user(&e, sizeof(e), entry,
+					    arg->entry_size);
+		if (ret)
+			break;
+		/* Writable before anything is done, as for single commands. */
+		if (copy_to_user(entry + SOFTMEM_BATCH_OUT,
+				 (u8 *)&e + SOFTMEM_BATCH_OUT,
+				 SOFTMEM_BATCH_OUT_SIZE)) {
+			ret = -EFAULT;
+			break;
+		}
+		softmem_batch_apply(pool, &e);
+		if (copy_to_user(entry + SOFTMEM_BATCH_OUT,
+				 (u8 *)&e + SOFTMEM_BATCH_OUT,
+				 SOFTMEM_BATCH_OUT_SIZE)) {
+			/* Unmapped meanwhile: a loss stays to be reported. */
+			if (e.state == SOFTMEM_DISCARDED)
+				softmem_handle_unresume(pool, e.handle);
+			ret = -EFAULT;
+			break;
+		}
+		arg->done++;
+		cond_resched();
+	}
+	return ret;
+}
+
 /**
  * struct softmem_ioctl_op - how to run one command
  * @size: size of the command's struct in this kernel
@@ -521,6 +605,8 @@ static void softmem_ioc_import_undo(struct softmem_pool *pool, void *data)
  * @execute: the handler; gets the struct, zero-extended to @size
  * @undo: reverts @execute when its results cannot be copied back
  * @commit: completes @execute once its results are copied back
+ * @partial: results are copied back when @execute fails too: they say how
+ *	far it got
  */
 struct softmem_ioctl_op {
 	unsigned int size;
@@ -529,6 +615,7 @@ struct softmem_ioctl_op {
 	int (*execute)(struct softmem_pool *pool, void *arg);
 	void (*undo)(struct softmem_pool *pool, void *arg);
 	void (*commit)(struct softmem_pool *pool, void *arg);
+	bool partial;
 };
 
 static const struct softmem_ioctl_op softmem_ioctl_ops[] = {
@@ -630,6 +717,13 @@ static const struct softmem_ioctl_op softmem_ioctl_ops[] = {
 		.execute = softmem_ioc_import,
 		.undo = softmem_ioc_import_undo,
 	},
+	[SOFTMEM_CMD_BATCH] = {
+		.size = sizeof(struct softmem_batch),
+		.min_size = offsetofend(struct softmem_batch, done),
+		.output = true,
+		.partial = true,
+		.execute = softmem_ioc_batch,
+	},
 };
 
 long softmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
@@ -666,15 +760,15 @@ long softmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return -EFAULT;
 
 	ret = op->execute(pool, &buf);
-	if (ret || !op->output)
+	if (!op->output || (ret && !op->partial))
 		return ret;
 
 	if (copy_to_user(uarg, &buf, min(usize, op->size))) {
-		if (op->undo)
+		if (!ret && op->undo)
 			op->undo(pool, &buf);
 		return -EFAULT;
 	}
-	if (op->commit)
+	if (!ret && op->commit)
 		op->commit(pool, &buf);
-	return 0;
+	return ret;
 }

@@ -355,6 +355,23 @@ SOFTMEM_EXPORT int softmem_export(int pool, uint64_t handle,
 	return (int)arg.fd;
 }
 
+SOFTMEM_EXPORT int softmem_batch(int pool, struct softmem_batch_entry *entries,
+				 unsigned int count, unsigned int *done)
+{
+	struct softmem_batch arg = {
+		.size = sizeof(arg),
+		.entries = (uintptr_t)entries,
+		.count = count,
+		.entry_size = sizeof(*entries),
+	};
+	int ret = softmem_ioctl(pool, SOFTMEM_IOC_BATCH, &arg);
+
+	/* How far it got, also when it stopped early (0 if it did not run). */
+	if (done)
+		*done = arg.done;
+	return ret;
+}
+
 SOFTMEM_EXPORT int softmem_import(int pool, int fd, uint64_t *handle,
 				  uint64_t *length)
 {

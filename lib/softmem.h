@@ -59,6 +59,10 @@ int softmem_compare_buf(int pool, uint64_t handle, uint64_t offset,
 int softmem_find(int pool, uint64_t handle, uint64_t offset, uint64_t length,
 		 int value, int64_t *position);
 
+/* Many suspends, resumes and frees in one call */
+int softmem_batch(int pool, struct softmem_batch_entry *entries,
+		  unsigned int count, unsigned int *done);
+
 /* Sharing a region with other pools and processes, and mapping it */
 int softmem_export(int pool, uint64_t handle, unsigned int flags);
 int softmem_import(int pool, int fd, uint64_t *handle, uint64_t *length);

@@ -24,6 +24,7 @@ FIXTURE(abi) {
 	uint8_t data[DATA_LENGTH];
 	uint8_t *arg;		/* ARG_BUFFER bytes */
 	int export_fd;		/* of region, for IMPORT; made when needed */
+	struct softmem_batch_entry entry;	/* for BATCH */
 };
 
 typedef void (*abi_prepare_fn)(struct __test_metadata *_metadata,
@@ -204,6 +205,20 @@ static void prepare_import(struct __test_metadata *_metadata,
 	arg->fd = self->export_fd;
 }
 
+/* One entry: suspend the region. */
+static void prepare_batch(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(abi) *self, void *p)
+{
+	struct softmem_batch *arg = p;
+
+	self->entry = (struct softmem_batch_entry) {
+		.handle = self->region, .op = SOFTMEM_BATCH_SUSPEND,
+	};
+	arg->entries = (uintptr_t)&self->entry;
+	arg->count = 1;
+	arg->entry_size = sizeof(self->entry);
+}
+
 #define ABI_VARIANT(name, req, type, min, flags, output)		\
 	FIXTURE_VARIANT_ADD(abi, name) {				\
 		.request = req,						\
@@ -257,6 +272,8 @@ ABI_VARIANT(export, SOFTMEM_IOC_EXPORT, struct softmem_export,
 	    true);
 ABI_VARIANT(import, SOFTMEM_IOC_IMPORT, struct softmem_import,
 	    offsetofend(struct softmem_import, length), 0, true);
+ABI_VARIANT(batch, SOFTMEM_IOC_BATCH, struct softmem_batch,
+	    offsetofend(struct softmem_batch, done), 0, true);
 
 /* What a failed call must leave alone. */
 struct abi_snapshot {

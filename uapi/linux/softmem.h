@@ -54,6 +54,7 @@
  * @SOFTMEM_CMD_SET_PRIORITY: see &struct softmem_set_priority
  * @SOFTMEM_CMD_EXPORT: see &struct softmem_export
  * @SOFTMEM_CMD_IMPORT: see &struct softmem_import
+ * @SOFTMEM_CMD_BATCH: see &struct softmem_batch
  */
 enum softmem_cmd {
 	SOFTMEM_CMD_ALLOC = 0x00,
@@ -73,6 +74,7 @@ enum softmem_cmd {
 	SOFTMEM_CMD_SET_PRIORITY,
 	SOFTMEM_CMD_EXPORT,
 	SOFTMEM_CMD_IMPORT,
+	SOFTMEM_CMD_BATCH,
 };
 
 /**
@@ -519,6 +521,69 @@ struct softmem_import {
 	__u64 length;
 };
 
+/**
+ * enum softmem_batch_op - what one entry of %SOFTMEM_IOC_BATCH does
+ * @SOFTMEM_BATCH_SUSPEND: as %SOFTMEM_IOC_SUSPEND
+ * @SOFTMEM_BATCH_RESUME: as %SOFTMEM_IOC_RESUME; the entry's state says
+ *	whether the region was discarded
+ * @SOFTMEM_BATCH_FREE: as %SOFTMEM_IOC_FREE
+ */
+enum softmem_batch_op {
+	SOFTMEM_BATCH_SUSPEND = 0,
+	SOFTMEM_BATCH_RESUME = 1,
+	SOFTMEM_BATCH_FREE = 2,
+};
+
+/**
+ * struct softmem_batch_entry - one command of a batch
+ * @handle: the region
+ * @op: &enum softmem_batch_op
+ * @state: output: for %SOFTMEM_BATCH_RESUME, &enum softmem_resume_state;
+ *	otherwise 0
+ * @error: output: 0, or the negative errno the single command would have
+ *	failed with (%-ENOENT for an unknown handle, %-EINVAL for an unknown
+ *	@op); the batch goes on after a failed entry
+ */
+struct softmem_batch_entry {
+	__u64 handle;
+	__u32 op;
+	__u32 state;
+	__s64 error;
+};
+
+/**
+ * struct softmem_batch - apply many suspends, resumes and frees at once
+ *	(SOFTMEM_IOC_BATCH)
+ * @size: sizeof(struct softmem_batch)
+ * @flags: must be 0
+ * @entries: array of @count entries of @entry_size bytes (a pointer cast to
+ *	__u64)
+ * @count: number of entries
+ * @entry_size: sizeof(struct softmem_batch_entry) as user space knows it: at
+ *	least 24; the tail of a larger entry must be zero (%E2BIG otherwise)
+ * @done: output: entries applied, their results written back
+ * @__reserved: must be 0
+ *
+ * Entries are applied in order, each as its single command would be, and
+ * each entry's @state and @error are written back as it is applied.  The
+ * call returns 0 once every entry is applied.  It stops early, with @done
+ * telling how far it got (as %UFFDIO_COPY reports its progress), with
+ * %EINTR when a signal is pending, or %EFAULT (%E2BIG) when an entry cannot
+ * be read or its results cannot be written.  That entry is not applied: its
+ * results are checked writable first, and should they become unwritable
+ * while it is applied (another thread unmapping them), a resume is taken
+ * back; a suspend or free stays done.  Entries past @done are untouched.
+ */
+struct softmem_batch {
+	__u32 size;
+	__u32 flags;
+	__u64 entries;
+	__u32 count;
+	__u32 entry_size;
+	__u32 done;
+	__u32 __reserved;
+};
+
 #define SOFTMEM_IOC_ALLOC	_IO(SOFTMEM_IOCTL_MAGIC, SOFTMEM_CMD_ALLOC)
 #define SOFTMEM_IOC_FREE	_IO(SOFTMEM_IOCTL_MAGIC, SOFTMEM_CMD_FREE)
 #define SOFTMEM_IOC_SUSPEND	_IO(SOFTMEM_IOCTL_MAGIC, SOFTMEM_CMD_SUSPEND)
@@ -536,5 +601,6 @@ struct softmem_import {
 #define SOFTMEM_IOC_SET_PRIORITY _IO(SOFTMEM_IOCTL_MAGIC, SOFTMEM_CMD_SET_PRIORITY)
 #define SOFTMEM_IOC_EXPORT	_IO(SOFTMEM_IOCTL_MAGIC, SOFTMEM_CMD_EXPORT)
 #define SOFTMEM_IOC_IMPORT	_IO(SOFTMEM_IOCTL_MAGIC, SOFTMEM_CMD_IMPORT)
+#define SOFTMEM_IOC_BATCH	_IO(SOFTMEM_IOCTL_MAGIC, SOFTMEM_CMD_BATCH)
 
 #endif /* _UAPI_LINUX_SOFTMEM_H */
