@@ -75,6 +75,9 @@ struct fuzz_map {
 	int prot;		/* -1 once part of it was mprotect()ed */
 };
 
+/* Entries of one BATCH call at most. */
+#define FUZZ_BATCH	16
+
 struct fuzzer {
 	unsigned int id;
 	uint64_t rng;
@@ -91,6 +94,7 @@ struct fuzzer {
 	struct fuzz_pool big;	/* for SOFTMEM_MAX_LENGTH regions */
 	struct fuzz_export exported[EXPORT_SLOTS];
 	struct fuzz_map maps[MAP_SLOTS];
+	struct softmem_batch_entry batch[FUZZ_BATCH];	/* BATCH's entries */
 };
 
 /* A call as built, before it is issued. */
@@ -148,6 +152,7 @@ static const unsigned int struct_size[] = {
 	[SOFTMEM_CMD_SET_PRIORITY] = sizeof(struct softmem_set_priority),
 	[SOFTMEM_CMD_EXPORT] = sizeof(struct softmem_export),
 	[SOFTMEM_CMD_IMPORT] = sizeof(struct softmem_import),
+	[SOFTMEM_CMD_BATCH] = sizeof(struct softmem_batch),
 };
 
 #define NR_CMDS		ARRAY_SIZE(struct_size)
@@ -158,7 +163,8 @@ static bool has_output(int nr)
 	return nr == SOFTMEM_CMD_ALLOC || nr == SOFTMEM_CMD_RESUME ||
 	       nr == SOFTMEM_CMD_COMPARE || nr == SOFTMEM_CMD_FIND ||
 	       nr == SOFTMEM_CMD_STATS || nr == SOFTMEM_CMD_NODE_STATS ||
-	       nr == SOFTMEM_CMD_EXPORT || nr == SOFTMEM_CMD_IMPORT;
+	       nr == SOFTMEM_CMD_EXPORT || nr == SOFTMEM_CMD_IMPORT ||
+	       nr == SOFTMEM_CMD_BATCH;
 }
 
 static uint64_t rnd(struct fuzzer *f, uint64_t n)
@@ -499,8 +505,12 @@ static uint64_t gen_addr(struct fuzzer *f, uint64_t length)
 	}
 	case 16:	/* a mapping of a region, perhaps discarded or PROT_NONE */
 		m = map_pick(f);
-		if (m)
-			return (uintptr_t)m->addr + rnd(f, m->length);
+		/*
+		 * All of it inside: the kernel may write there, and what
+		 * follows a mapping may be anything (the harness's results).
+		 */
+		if (m && length <= m->length)
+			return (uintptr_t)m->addr + rnd(f, m->length - length + 1);
 		return (uintptr_t)f->data;
 	default:
 		return rnd64(f);
@@ -760,6 +770,34 @@ static void gen_struct(struct fuzzer *f, struct fuzz_call *c, bool good)
 		}
 		break;
 	}
+	case SOFTMEM_CMD_BATCH: {
+		struct softmem_batch *a = (void *)c->s;
+		unsigned int i, n = rnd(f, FUZZ_BATCH + 1);
+
+		for (i = 0; i < n; i++)
+			f->batch[i] = (struct softmem_batch_entry) {
+				.handle = gen_handle(f, p, &region),
+				.op = good || rnd(f, 4) ? rnd(f, 3) :
+					(uint32_t)rnd64(f),
+			};
+		a->count = n;
+		a->entry_size = sizeof(f->batch[0]);
+		if (!good && rnd(f, 2))
+			a->entry_size = rnd(f, 2 * sizeof(f->batch[0]));
+		/*
+		 * Results are written into the entries: only the thread's own
+		 * array, or scratch and bad memory, never past that array.
+		 */
+		a->entries = a->entry_size == sizeof(f->batch[0]) &&
+			     (good || rnd(f, 2)) ? (uintptr_t)f->batch :
+			     gen_addr(f, (uint64_t)n * a->entry_size);
+		if (!good) {
+			a->flags = gen_flags(f, 0);
+			a->__reserved = gen_reserved(f);
+			a->done = (uint32_t)rnd64(f);
+		}
+		break;
+	}
 	case SOFTMEM_CMD_IMPORT: {
 		struct softmem_import *a = (void *)c->s;
 
@@ -851,6 +889,8 @@ static bool output_sane(struct fuzz_call *c, char *why, size_t size)
 	const struct softmem_stats *st = (const void *)out;
 	const struct softmem_node_stats *ns = (const void *)out;
 	const struct softmem_import *imp = (const void *)out;
+	const struct softmem_batch *batch = (const void *)out;
+	const struct softmem_batch *batch_asked = (const void *)eff;
 	const struct softmem_find *asked = (const void *)eff;
 	const char *name;
 	int64_t value;
@@ -865,6 +905,14 @@ static bool output_sane(struct fuzz_call *c, char *why, size_t size)
 		    (!alloc->handle || alloc->handle > UINT32_MAX)) {
 			snprintf(why, size, "handle %llu",
 				 (unsigned long long)alloc->handle);
+			return false;
+		}
+		break;
+	case SOFTMEM_CMD_BATCH:
+		if (FITS(struct softmem_batch, done) &&
+		    batch->done != batch_asked->count) {
+			snprintf(why, size, "done %u of %u", batch->done,
+				 batch_asked->count);
 			return false;
 		}
 		break;
@@ -1205,6 +1253,19 @@ static void fuzz_mutation(struct fuzzer *f, struct fuzz_call *c)
 
 		if (rw->addr - (uintptr_t)f->data >= DATA_BYTES)
 			rw->addr = (uintptr_t)f->none;
+	}
+	/* A batch writes results into its entries: the same for them. */
+	if (c->nr == SOFTMEM_CMD_BATCH) {
+		struct softmem_batch *b = (struct softmem_batch *)c->s;
+		uint64_t span = (uint64_t)b->count * b->entry_size;
+		bool own = b->entries == (uintptr_t)f->batch &&
+			   span <= sizeof(f->batch);
+		bool scratch = b->entries - (uintptr_t)f->data < DATA_BYTES &&
+			       span <= DATA_BYTES -
+				       (b->entries - (uintptr_t)f->data);
+
+		if (!own && !scratch)
+			b->entries = (uintptr_t)f->none;
 	}
 	place_good(f, c);
 }
