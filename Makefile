@@ -9,9 +9,11 @@
 #   make KDIR=/path       ... against any kernel build tree
 #   make demo             boot a VM and watch discardable memory at work
 #   make check            every test on every kernel leg
+#   make bench            the speed ratios, in a VM per kernel (KERNEL="6.12"
+#                         by default; KERNEL="6.1 7.2" for others)
 #   make lint             checkpatch --strict, kernel-doc, sparse, W=1
 
-.PHONY: all module lib selftests check demo lint clean
+.PHONY: all module lib selftests check bench demo lint clean
 all: module lib
 
 module:
@@ -27,6 +29,9 @@ selftests: lib
 check:
 	tools/check.sh
 
+bench:
+	KERNEL="$(KERNEL)" tools/bench.sh
+
 demo:
 	tools/demo.sh
 
@@ -37,3 +42,4 @@ clean:
 	rm -rf build kmod/softmem.ko
 	$(MAKE) -C lib clean
 	-$(MAKE) -C selftests clean
+	$(MAKE) -C bench clean

@@ -5,7 +5,9 @@
 # Runs every test softmem has and ends with the line "N passed, N failed":
 #   - lint on the host: checkpatch --strict, kernel-doc, the library's -Werror build;
 #   - per kernel leg: the module built with W=1 and no warning, then the
-#     selftests in a qemu guest, with any splat in the guest log a failure.
+#     selftests in a qemu guest, with any splat in the guest log a failure;
+#   - on one leg (BENCH_LEG, 6.12): the bench's quick mode runs and prints
+#     every ratio line (tools/bench.sh; no timing is judged).
 # Exits non-zero on any failure.  Installs the host packages it needs.
 set -uo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -20,6 +22,8 @@ VM_MEM=${VM_MEM:-512M}
 # memory free as on the Debian kernels.
 VM_MEM_DEBUG=${VM_MEM_DEBUG:-768M}
 VM_TIMEOUT=${VM_TIMEOUT:-1500}
+# The leg that also runs the bench's quick mode (tools/bench.sh).
+BENCH_LEG=${BENCH_LEG:-6.12}
 logs="$top/build/check"
 rm -rf "$logs"
 mkdir -p "$logs"
@@ -141,6 +145,23 @@ for leg in $KERNELS; do
 	else
 		leg_fail=$((leg_fail + 1))
 		echo "not ok - $version: selftests not run (no module or no tests)"
+	fi
+	# The bench in quick mode, so that it cannot rot: it must run and
+	# print every ratio line; no figure is judged.
+	if [ "$leg" = "$BENCH_LEG" ]; then
+		if [ -f "build/$version/kmod/softmem.ko" ] &&
+			BENCH_QUICK=1 VM_MEM=$VM_MEM VM_TIMEOUT=300 tools/bench.sh \
+				--kernel-dir "$kdir" \
+				--module "build/$version/kmod/softmem.ko" \
+				--log-dir "$logs/bench-$version" \
+				>"$logs/bench-$version.log" 2>&1; then
+			leg_pass=$((leg_pass + 1))
+			echo "ok - $version: bench quick mode runs"
+		else
+			tail -n 20 "$logs/bench-$version.log"
+			leg_fail=$((leg_fail + 1))
+			echo "not ok - $version: bench quick mode runs"
+		fi
 	fi
 	passed=$((passed + leg_pass)) failed=$((failed + leg_fail))
 	skipped=$((skipped + leg_skip))

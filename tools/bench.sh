@@ -1,0 +1,130 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Usage: tools/bench.sh   (make bench; KERNEL="6.12" by default, several allowed)
+#        tools/bench.sh --kernel-dir K --module KO [--log-dir DIR]
+#
+# Runs bench/softmem_bench in a VM, one per kernel: for each leg of KERNEL
+# (6.1, 6.12, 7.2, debug; fetched and the module built as make check does),
+# boots it with VM_MEM (default 1G) and prints the bench's output: a header,
+# the raw figures and one "ratio NAME ..." line per ratio.  The second form
+# runs the bench once on a kernel and module already at hand (make check's
+# quick leg).  Either way the run fails unless the guest printed exactly one
+# line for every ratio that "softmem_bench --list" names and the bench and
+# the VM exited 0; speed is never judged.  BENCH_QUICK=1 runs the bench's
+# quick mode (seconds, small sizes, figures that mean nothing).
+# BENCH_ACCEL=kvm|tcg forces qemu's accelerator (default: vm-run's choice).
+# Build and VM logs go to build/bench/ (or the --log-dir).
+set -euo pipefail
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$top/tools/lib.sh"
+cd "$top"
+
+KERNEL=${KERNEL:-6.12}
+VM_MEM=${VM_MEM:-1G}
+VM_TIMEOUT=${VM_TIMEOUT:-1800}
+BENCH_QUICK=${BENCH_QUICK:-0}
+BENCH_ACCEL=${BENCH_ACCEL:-auto}
+bench=bench/softmem_bench
+
+kernel_dir='' module='' logs=build/bench
+while (($#)); do
+	case $1 in
+	--kernel-dir) kernel_dir=$2; shift 2 ;;
+	--module) module=$2; shift 2 ;;
+	--log-dir) logs=$2; shift 2 ;;
+	*) die "usage: $0 [--kernel-dir K --module KO [--log-dir DIR]]" ;;
+	esac
+done
+mkdir -p "$logs"
+build_log=$logs/build.log
+: >"$build_log"
+
+# step WHAT CMD...: runs CMD with its output in the build log; on failure
+# shows the log's end and exits.
+step() {
+	local what=$1
+	shift
+	echo "== $what: $*" >>"$build_log"
+	if ! ("$@") >>"$build_log" 2>&1; then
+		tail -n 30 "$build_log" >&2
+		die "$what failed (full log: $build_log)"
+	fi
+}
+
+# check_ratios OUTPUT: whether OUTPUT has one well-formed line for each ratio
+# the bench names, and no other; says what is wrong on stderr.
+check_ratios() {
+	local name lines status=0
+
+	while read -r name; do
+		lines=$(grep -cE "^ratio $name ([0-9]+\.[0-9]+ \(target [^)]*\)|skipped \(.+\))\$" "$1" || true)
+		if [[ $lines != 1 ]]; then
+			log "ratio $name: $lines well-formed lines, 1 expected"
+			grep "^ratio $name " "$1" >&2 || true
+			status=1
+		fi
+	done < <("$bench" --list)
+	lines=$(grep -c '^ratio ' "$1" || true)
+	if [[ $lines != $("$bench" --list | wc -l) ]]; then
+		log "$lines ratio lines, $("$bench" --list | wc -l) expected"
+		status=1
+	fi
+	return $status
+}
+
+# run_bench K KO: the bench in one VM on kernel directory K with module KO;
+# its output on stdout, the VM's summary on stderr.
+run_bench() {
+	local kdir=$1 ko=$2 version out status=0 accel=()
+
+	version=$(cat "$kdir/version")
+	out=$logs/bench-$version.log
+	[[ $BENCH_ACCEL == auto ]] || accel=(--accel "$BENCH_ACCEL")
+	tools/vm-run --kernel-dir "$kdir" --mem "$VM_MEM" \
+		--timeout "$VM_TIMEOUT" --log-dir "$logs/vm-$version" \
+		"${accel[@]}" --module "$ko" --add "$bench" -- \
+		env "BENCH_QUICK=$BENCH_QUICK" \
+		"SOFTMEM_BENCH_ACCEL=${BENCH_ACCEL/auto/}" \
+		"SOFTMEM_BENCH_HOST_CPU=$host_cpu" ./softmem_bench \
+		2>"$logs/vm-run-$version.log" | tee "$out" || status=$?
+	grep -v '^vm-run: logs in' "$logs/vm-run-$version.log" |
+		grep -E '^vm-run: (.*: exit .*, total|KERNEL SPLAT|the |command)' >&2 || true
+	if ((status)); then
+		grep -v '^vm-run: logs in' "$logs/vm-run-$version.log" |
+			tail -n 20 >&2
+		log "$version: the bench or its VM exited $status (logs: $logs/)"
+	fi
+	check_ratios "$out" || status=1
+	return $status
+}
+
+host_cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+step "installing host packages" ensure_host_packages gcc make libc6-dev \
+	qemu-system-x86 busybox-static cpio numactl debootstrap zstd xz-utils \
+	libelf-dev dwarves kmod bc flex bison
+step "building the library" make -C lib libsoftmem.a
+step "building the bench" make -C bench
+
+if [[ -n $kernel_dir ]]; then
+	[[ -n $module ]] || die "--kernel-dir needs --module"
+	run_bench "$kernel_dir" "$module"
+	exit
+fi
+
+status=0
+for leg in $KERNEL; do
+	echo "== fetching kernel $leg" >>"$build_log"
+	if ! kdir=$(tools/fetch-kernel.sh "$leg" 2>>"$build_log"); then
+		tail -n 20 "$build_log" >&2
+		log "cannot fetch kernel $leg (log: $build_log)"
+		status=1
+		continue
+	fi
+	version=$(cat "$kdir/version")
+	step "building the module for $version" make KDIR="$kdir/build" \
+		KMAKE="$kdir/make" KTAG="$version" module
+	echo "== kernel $version, VM with $VM_MEM"
+	run_bench "$kdir" "build/$version/kmod/softmem.ko" || status=1
+done
+exit $status
