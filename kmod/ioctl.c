@@ -156,13 +156,13 @@ static void softmem_ioc_resume_undo(struct softmem_pool *pool, void *data)
 }
 
 /*
- * Takes @handle's region into use for an operation on a user buffer: pins
- * it against reclaim, faults the buffer in, then takes the region into use.
+ * Takes @handle's region into use for a write from a user buffer: pins it
+ * against reclaim, faults the buffer in, then takes the region into use.
  * A bad buffer fails with EFAULT with the handle's state untouched, and a
  * region found usable here is not discarded however long the faults take.
  */
 static int softmem_begin_user(struct softmem_handle *handle, u64 addr,
-			      u64 length, bool write)
+			      u64 length)
 {
 	void __user *buf = u64_to_user_ptr(addr);
 	int ret;
@@ -172,12 +172,47 @@ static int softmem_begin_user(struct softmem_handle *handle, u64 addr,
 	ret = softmem_handle_hold(handle);
 	if (ret)
 		return ret;
-	if (length && (write ? fault_in_safe_writeable(buf, length) :
-			       fault_in_readable(buf, length))) {
+	if (length && fault_in_readable(buf, length)) {
 		softmem_handle_end(handle);
 		return -EFAULT;
 	}
 	return softmem_handle_begin_held(handle);
+}
+
+/*
+ * For an operation that only reads the region (a READ into a user buffer, a
+ * compare with one): it runs with the region pinned but the handle's state
+ * untouched, faulting the buffer as it goes, and only once it has succeeded
+ * is the handle taken into use (the implicit resume).  A bad buffer fails
+ * with EFAULT and changes no state, without faulting the whole buffer in
+ * first.
+ */
+static int softmem_read_user(struct softmem_handle *handle, u64 addr,
+			     u64 length,
+			     int (*op)(struct softmem_handle *handle,
+				       void *arg),
+			     void *arg)
+{
+	int ret;
+
+	if (length && !access_ok(u64_to_user_ptr(addr), length))
+		return -EFAULT;
+	ret = softmem_handle_hold(handle);
+	if (ret)
+		return ret;
+	ret = op(handle, arg);
+	if (!ret)
+		ret = softmem_handle_begin_held(handle);
+	softmem_handle_end(handle);
+	return ret;
+}
+
+static int softmem_rw_read(struct softmem_handle *handle, void *data)
+{
+	struct softmem_rw *arg = data;
+
+	return softmem_access_read(handle->region, arg->offset, arg->length,
+				   u64_to_user_ptr(arg->addr));
 }
 
 static int softmem_ioc_rw(struct softmem_pool *pool, void *data, bool write)
@@ -191,17 +226,16 @@ static int softmem_ioc_rw(struct softmem_pool *pool, void *data, bool write)
 	handle = softmem_get_range(pool, arg->handle, arg->offset, arg->length);
 	if (IS_ERR(handle))
 		return PTR_ERR(handle);
-	ret = softmem_begin_user(handle, arg->addr, arg->length, !write);
+	if (!write) {
+		ret = softmem_read_user(handle, arg->addr, arg->length,
+					softmem_rw_read, arg);
+		goto out;
+	}
+	ret = softmem_begin_user(handle, arg->addr, arg->length);
 	if (ret)
 		goto out;
-	if (write)
-		ret = softmem_access_write(handle->region, arg->offset,
-					   arg->length,
-					   u64_to_user_ptr(arg->addr));
-	else
-		ret = softmem_access_read(handle->region, arg->offset,
-					  arg->length,
-					  u64_to_user_ptr(arg->addr));
+	ret = softmem_access_write(handle->region, arg->offset, arg->length,
+				   u64_to_user_ptr(arg->addr));
 	softmem_handle_end(handle);
 out:
 	softmem_handle_put(handle);
@@ -312,6 +346,16 @@ static int softmem_ioc_set(struct softmem_pool *pool, void *data)
 	return ret;
 }
 
+static int softmem_compare_read(struct softmem_handle *handle, void *data)
+{
+	struct softmem_compare *arg = data;
+
+	return softmem_access_compare_user(handle->region, arg->offset,
+					   arg->length,
+					   u64_to_user_ptr(arg->addr),
+					   &arg->result);
+}
+
 static int softmem_compare_user(struct softmem_pool *pool,
 				struct softmem_compare *arg)
 {
@@ -323,14 +367,8 @@ static int softmem_compare_user(struct softmem_pool *pool,
 	handle = softmem_get_range(pool, arg->handle, arg->offset, arg->length);
 	if (IS_ERR(handle))
 		return PTR_ERR(handle);
-	ret = softmem_begin_user(handle, arg->addr, arg->length, false);
-	if (!ret) {
-		ret = softmem_access_compare_user(handle->region, arg->offset,
-						  arg->length,
-						  u64_to_user_ptr(arg->addr),
-						  &arg->result);
-		softmem_handle_end(handle);
-	}
+	ret = softmem_read_user(handle, arg->addr, arg->length,
+				softmem_compare_read, arg);
 	softmem_handle_put(handle);
 	return ret;
 }
