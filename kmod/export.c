@@ -19,9 +19,11 @@
 #include <linux/module.h>
 #include <linux/mount.h>
 #include <linux/pseudo_fs.h>
+#include <linux/seq_file.h>
 
 #include "compat.h"
 #include "softmem.h"
+#include "trace.h"
 
 /* "sfmm": the pseudo filesystem of exported regions' inodes. */
 #define SOFTMEM_FS_MAGIC	0x73666d6d
@@ -120,6 +122,7 @@ int softmem_export(struct softmem_handle *handle, bool cloexec,
 		fput(file);
 		return fd;
 	}
+	trace_softmem_export(handle, fd);
 	*filep = file;
 	return fd;
 }
@@ -221,6 +224,7 @@ static int softmem_region_mmap_prepare(struct vm_area_desc *desc)
 		return -EINVAL;
 	vma_desc_set_flags(desc, VMA_MIXEDMAP_BIT, VMA_DONTEXPAND_BIT);
 	desc->vm_ops = &softmem_vm_ops;
+	trace_softmem_map(region, desc->pgoff, vma_desc_pages(desc));
 	return 0;
 }
 #else
@@ -233,13 +237,50 @@ static int softmem_region_mmap(struct file *file, struct vm_area_struct *vma)
 		return -EINVAL;
 	softmem_compat_vm_flags_set(vma, VM_MIXEDMAP | VM_DONTEXPAND);
 	vma->vm_ops = &softmem_vm_ops;
+	trace_softmem_map(region, vma->vm_pgoff, vma_pages(vma));
 	return 0;
 }
 #endif
 
+static const char *const softmem_state_names[] = {
+	[SOFTMEM_REGION_RESUMED] = "resumed",
+	[SOFTMEM_REGION_SUSPENDED] = "suspended",
+	[SOFTMEM_REGION_DISCARDED] = "discarded",
+	[SOFTMEM_REGION_DEAD] = "dead",
+};
+
+/* /proc/<pid>/fdinfo/<fd> of an exported region: what all holders see. */
+static void softmem_region_show_fdinfo(struct seq_file *m, struct file *file)
+{
+	struct softmem_region *region = file->private_data;
+	unsigned int handles, resumed, files;
+	unsigned long resident;
+	enum softmem_state state;
+
+	spin_lock(&region->lock);
+	state = region->state;
+	handles = region->handles;
+	resumed = region->resumed;
+	files = region->files;
+	resident = region->backing ? region->backing->nr_pages : 0;
+	spin_unlock(&region->lock);
+
+	seq_printf(m, "softmem-region:\t%llu\n", region->id);
+	seq_printf(m, "softmem-pool:\t%llu\n", region->pool->id);
+	seq_printf(m, "softmem-length-bytes:\t%llu\n",
+		   (u64)region->nr_pages << PAGE_SHIFT);
+	seq_printf(m, "softmem-resident-bytes:\t%llu\n",
+		   (u64)resident << PAGE_SHIFT);
+	seq_printf(m, "softmem-state:\t%s\n", softmem_state_names[state]);
+	seq_printf(m, "softmem-handles:\t%u\n", handles);
+	seq_printf(m, "softmem-resumed-handles:\t%u\n", resumed);
+	seq_printf(m, "softmem-files:\t%u\n", files);
+}
+
 static const struct file_operations softmem_region_fops = {
 	.owner		= THIS_MODULE,
 	.release	= softmem_region_release,
+	.show_fdinfo	= softmem_region_show_fdinfo,
 #ifdef SOFTMEM_HAVE_MMAP_PREPARE_FLAGS
 	.mmap_prepare	= softmem_region_mmap_prepare,
 #else

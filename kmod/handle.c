@@ -15,6 +15,7 @@
 #include <linux/slab.h>
 
 #include "softmem.h"
+#include "trace.h"
 
 static struct kmem_cache *softmem_handle_cache;
 
@@ -89,14 +90,23 @@ int softmem_handle_create(struct softmem_pool *pool,
 	spin_unlock(&region->lock);
 
 	/*
-	 * Accounted in full before the handle is published: from then on a
-	 * FREE guessing the handle may drop it at once.
+	 * The number is reserved first (a reserved entry reads as none), so
+	 * that the handle knows it when it is published; accounted in full
+	 * before that: from then on a FREE guessing it may drop it at once.
 	 */
 	softmem_pool_stat_add(pool, SOFTMEM_STAT_LENGTH_PAGES, region->nr_pages);
-	ret = xa_alloc_cyclic(&pool->regions, id, handle, xa_limit_32b,
+	ret = xa_alloc_cyclic(&pool->regions, id, NULL, xa_limit_32b,
 			      &pool->next_handle, SOFTMEM_GFP_KERNEL);
-	if (ret >= 0)
+	if (ret >= 0) {
+		handle->id = *id;
+		if (resumed)
+			trace_softmem_alloc(handle);
+		else
+			trace_softmem_import(handle);
+		/* Into a reserved entry: needs no memory, cannot fail. */
+		xa_store(&pool->regions, *id, handle, GFP_NOWAIT);
 		return 0;
+	}
 
 	softmem_pool_stat_add(pool, SOFTMEM_STAT_LENGTH_PAGES,
 			      -(long)region->nr_pages);
@@ -172,6 +182,7 @@ void softmem_handle_remove(struct softmem_handle *handle)
 	struct softmem_pool *pool = handle->pool;
 	u64 word;
 
+	trace_softmem_free(handle);
 	spin_lock(&region->lock);
 	word = softmem_handle_word(handle);
 	if (word & SOFTMEM_HANDLE_RESUMED)
@@ -220,6 +231,7 @@ int softmem_handle_suspend(struct softmem_pool *pool, u64 id)
 					~(SOFTMEM_HANDLE_RESUMED |
 					  SOFTMEM_HANDLE_UNREPORTED));
 		softmem_region_drop_resumed(region);
+		trace_softmem_suspend(handle);
 	}
 	spin_unlock(&region->lock);
 	softmem_handle_put(handle);
@@ -258,9 +270,11 @@ int softmem_handle_resume(struct softmem_pool *pool, u64 id,
 		/* Reported intact: a loss can no longer be taken back. */
 		softmem_handle_set_word(handle,
 					word & ~SOFTMEM_HANDLE_UNREPORTED);
+		trace_softmem_resume(handle, false);
 	} else {
 		*discarded = softmem_word_stale(word, region);
 		softmem_region_take_resumed(region);
+		trace_softmem_resume(handle, *discarded);
 		word = softmem_word(region->gen, SOFTMEM_HANDLE_RESUMED);
 		if (*discarded)
 			word |= SOFTMEM_HANDLE_UNREPORTED;

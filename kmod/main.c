@@ -77,6 +77,7 @@ static const struct file_operations softmem_fops = {
 	.release	= softmem_release,
 	.unlocked_ioctl	= softmem_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
+	.show_fdinfo	= softmem_pool_show_fdinfo,
 };
 
 static struct miscdevice softmem_misc = {

@@ -105,7 +105,9 @@ static void softmem_manager_work_fn(struct work_struct *work)
 	for_each_node_state(nid, N_MEMORY) {
 		if (!target)
 			break;
-		target -= min(target, softmem_reclaim_node(nid, target, within));
+		target -= min(target, softmem_reclaim_node(nid, target, within,
+				within ? SOFTMEM_DISCARD_WATERMARK :
+					 SOFTMEM_DISCARD_MANAGER));
 	}
 	if (READ_ONCE(manager_free_bytes) && READ_ONCE(softmem_manager_running))
 		mod_delayed_work(system_unbound_wq, &softmem_manager_work,

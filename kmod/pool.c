@@ -9,6 +9,8 @@
 
 #include "softmem.h"
 
+static atomic64_t softmem_pool_ids;
+
 struct softmem_pool *softmem_pool_create(void)
 {
 	struct softmem_pool *pool;
@@ -24,6 +26,7 @@ struct softmem_pool *softmem_pool_create(void)
 		INIT_LIST_HEAD(&pool->suspended[prio]);
 	pool->limit_pages = softmem_pool_max_pages();
 	refcount_set(&pool->ref, 1);
+	pool->id = atomic64_inc_return(&softmem_pool_ids);
 	atomic_long_inc(&softmem_pools);
 	return pool;
 }
@@ -91,7 +94,8 @@ static unsigned long softmem_pool_discard_first(struct softmem_pool *pool,
 	    region->backing) {
 		nr = region->backing->nr_pages;
 		softmem_lru_del(region);
-		softmem_region_discard_locked(region, dispose);
+		softmem_region_discard_locked(region, dispose,
+					      SOFTMEM_DISCARD_POOL_LIMIT);
 	}
 	/*
 	 * Under LRU only regions with pages to give stay listed: a region

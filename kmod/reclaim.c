@@ -148,16 +148,20 @@ static unsigned long softmem_node_shortfall(int nid)
  * limit gives what it is over, and the node's shortfall is left to the other
  * cgroups, unless kswapd, which is surely global reclaim, is asking.
  */
-static unsigned long softmem_reclaim_budget(struct shrink_control *sc)
+static unsigned long softmem_reclaim_budget(struct shrink_control *sc,
+					    enum softmem_discard_reason *reason)
 {
 	unsigned long excess, shortfall, freed;
 
+	*reason = SOFTMEM_DISCARD_SHRINKER;
 	/* Not reclaim but drop_caches or the shrinker's debugfs scan file. */
 	if (!current->reclaim_state)
 		return ULONG_MAX;
 	excess = softmem_memcg_excess(sc->memcg);
-	if (excess && !current_is_kswapd())
+	if (excess && !current_is_kswapd()) {
+		*reason = SOFTMEM_DISCARD_MEMCG;
 		return excess;
+	}
 	shortfall = softmem_node_shortfall(sc->nid);
 	freed = softmem_compat_reclaimed_so_far();
 	/*
@@ -172,6 +176,7 @@ static unsigned long softmem_reclaim_budget(struct shrink_control *sc)
 static unsigned long softmem_shrink_count(struct shrinker *shrinker,
 					  struct shrink_control *sc)
 {
+	enum softmem_discard_reason reason;
 	unsigned long regions, per_region;
 
 	/* Pairs with the release at the end of softmem_reclaim_init(). */
@@ -181,7 +186,7 @@ static unsigned long softmem_shrink_count(struct shrinker *shrinker,
 	if (!regions)
 		return SHRINK_EMPTY;
 	/* Nothing to give this reclaim; the list stays marked non-empty. */
-	if (!softmem_reclaim_budget(sc))
+	if (!softmem_reclaim_budget(sc, &reason))
 		return 0;
 	/*
 	 * Reclaim asks for work in batches, of 128 pages unless the shrinker
@@ -215,6 +220,7 @@ struct softmem_share {
  * @budget: pages the walk may still discard; it discards whole regions, so
  *	the last one may take it past, unless @within
  * @within: discard only regions that fit in what is left of @budget
+ * @reason: what the discards are for, for the tracepoint
  * @fair: skip regions of pools that gave their share already
  * @unfair_skips: regions skipped for that reason
  * @total: the budget the walk started with
@@ -225,6 +231,7 @@ struct softmem_scan {
 	struct list_head dispose;
 	unsigned long budget;
 	bool within;
+	enum softmem_discard_reason reason;
 	bool fair;
 	unsigned long unfair_skips;
 	unsigned long total;
@@ -302,7 +309,7 @@ static enum lru_status softmem_isolate(struct list_head *item,
 		return LRU_SKIP;
 	}
 	list_lru_isolate(list, item);
-	softmem_region_discard_locked(region, &scan->dispose);
+	softmem_region_discard_locked(region, &scan->dispose, scan->reason);
 	spin_unlock(&region->lock);
 	scan->budget -= min(nr, scan->budget);
 	if (share)
@@ -357,7 +364,7 @@ static unsigned long softmem_shrink_scan(struct shrinker *shrinker,
 	/* Pairs with the release at the end of softmem_reclaim_init(). */
 	if (!smp_load_acquire(&softmem_lru_ready))
 		return SHRINK_STOP;
-	scan.budget = min(pages, softmem_reclaim_budget(sc));
+	scan.budget = min(pages, softmem_reclaim_budget(sc, &scan.reason));
 	if (!scan.budget)
 		return SHRINK_STOP;
 
@@ -390,12 +397,14 @@ static void softmem_node_walk(struct list_lru *lru, struct softmem_scan *scan,
  * and only regions that fit in it if @within (for the manager, see
  * manager.c).  Returns the pages freed.
  */
-unsigned long softmem_reclaim_node(int nid, unsigned long budget, bool within)
+unsigned long softmem_reclaim_node(int nid, unsigned long budget, bool within,
+				   enum softmem_discard_reason reason)
 {
 	struct softmem_scan scan = {
 		.dispose = LIST_HEAD_INIT(scan.dispose),
 		.budget = budget,
 		.within = within,
+		.reason = reason,
 	};
 
 	/* Pairs with the release at the end of softmem_reclaim_init(). */

@@ -21,8 +21,10 @@
 #include <linux/slab.h>
 
 #include "softmem.h"
+#include "trace.h"
 
 static struct kmem_cache *softmem_region_cache;
+static atomic64_t softmem_region_ids;
 
 int softmem_regions_init(void)
 {
@@ -76,6 +78,7 @@ struct softmem_region *softmem_region_create(struct softmem_pool *pool,
 	region = kmem_cache_zalloc(softmem_region_cache, SOFTMEM_GFP_KERNEL);
 	if (!region)
 		return NULL;
+	region->id = atomic64_inc_return(&softmem_region_ids);
 	spin_lock_init(&region->lock);
 	region->state = SOFTMEM_REGION_RESUMED;
 	INIT_LIST_HEAD(&region->pool_lru);
@@ -307,7 +310,8 @@ void softmem_region_zap(struct softmem_region *region)
  * reference on the region for that.
  */
 void softmem_region_discard_locked(struct softmem_region *region,
-				   struct list_head *dispose)
+				   struct list_head *dispose,
+				   enum softmem_discard_reason reason)
 {
 	struct softmem_pool *pool = region->pool;
 	unsigned long nr = softmem_region_resident(region);
@@ -315,6 +319,7 @@ void softmem_region_discard_locked(struct softmem_region *region,
 	lockdep_assert_held(&region->lock);
 	WARN_ON_ONCE(region->state != SOFTMEM_REGION_SUSPENDED ||
 		     region->users || region->resumed);
+	trace_softmem_discard(region, nr, reason);
 
 	softmem_region_add_suspended(region, -(long)nr);
 	region->gen++;

@@ -92,6 +92,7 @@ enum softmem_node_stat {
  *	&enum softmem_node_stat
  * @ref: references: the open file, and each region the pool allocated,
  *	which stays charged to the pool while other pools or files hold it
+ * @id: the pool's number, in creation order, for tracepoints and fdinfo
  *
  * @regions maps handles to &struct softmem_handle.  Counters %REGIONS and
  * %LENGTH_PAGES count the pool's handles (imports included); the page
@@ -107,6 +108,7 @@ struct softmem_pool {
 	unsigned long limit_pages;
 	atomic_long_t stats[SOFTMEM_NR_STATS];
 	refcount_t ref;
+	u64 id;
 	atomic_long_t node_stats[][SOFTMEM_NR_NODE_STATS];
 };
 
@@ -181,6 +183,7 @@ struct softmem_pages {
  * @inode: the inode of the region's exported files, whose mapping holds
  *	every mmap() of it; NULL until first exported
  * @ref: references: each handle, each file and each operation in flight
+ * @id: the region's number, in creation order, for tracepoints and fdinfo
  * @rcu: frees the descriptor after RCU lookups are done
  */
 struct softmem_region {
@@ -201,6 +204,7 @@ struct softmem_region {
 	int nid;
 	struct inode *inode;
 	refcount_t ref;
+	u64 id;
 	struct rcu_head rcu;
 };
 
@@ -221,6 +225,7 @@ struct softmem_region {
  * @pool: the pool whose index holds the handle
  * @word: SOFTMEM_HANDLE_* bits and the discard generation seen
  * @ref: references: the pool's index and each operation in flight
+ * @id: the handle's number in @pool, set before it is published
  * @rcu: frees the handle after RCU lookups are done
  */
 struct softmem_handle {
@@ -228,7 +233,25 @@ struct softmem_handle {
 	struct softmem_pool *pool;
 	atomic64_t word;
 	refcount_t ref;
+	u32 id;
 	struct rcu_head rcu;
+};
+
+/**
+ * enum softmem_discard_reason - why a region was discarded (tracepoint)
+ * @SOFTMEM_DISCARD_SHRINKER: the shrinker, for global reclaim or when
+ *	asked outright (drop_caches, the shrinker's debugfs file)
+ * @SOFTMEM_DISCARD_MEMCG: the shrinker, for a memory cgroup over its limit
+ * @SOFTMEM_DISCARD_POOL_LIMIT: the pool's own limit or the module's cap
+ * @SOFTMEM_DISCARD_MANAGER: the manager, ahead of the free-memory threshold
+ * @SOFTMEM_DISCARD_WATERMARK: the manager, above its high watermark
+ */
+enum softmem_discard_reason {
+	SOFTMEM_DISCARD_SHRINKER,
+	SOFTMEM_DISCARD_MEMCG,
+	SOFTMEM_DISCARD_POOL_LIMIT,
+	SOFTMEM_DISCARD_MANAGER,
+	SOFTMEM_DISCARD_WATERMARK,
 };
 
 /* stats.c */
@@ -236,6 +259,8 @@ extern atomic_long_t softmem_global_stats[SOFTMEM_NR_STATS];
 extern atomic_long_t softmem_global_node_stats[MAX_NUMNODES][SOFTMEM_NR_NODE_STATS];
 extern atomic_long_t softmem_pools;
 extern const struct attribute_group *softmem_stats_groups[];
+struct seq_file;
+void softmem_pool_show_fdinfo(struct seq_file *m, struct file *file);
 
 /* Adds @delta to counter @item of @pool and of the module. */
 static inline void softmem_stat_add(struct softmem_pool *pool,
@@ -303,7 +328,8 @@ void softmem_region_end(struct softmem_region *region);
 void softmem_region_zap(struct softmem_region *region);
 void softmem_region_add_suspended(struct softmem_region *region, long delta);
 void softmem_region_discard_locked(struct softmem_region *region,
-				   struct list_head *dispose);
+				   struct list_head *dispose,
+				   enum softmem_discard_reason reason);
 unsigned long softmem_region_free_pages(struct list_head *dispose);
 
 /* handle.c */
@@ -376,7 +402,8 @@ void softmem_reclaim_exit(void);
 void softmem_lru_add(struct softmem_region *region);
 void softmem_lru_del(struct softmem_region *region);
 unsigned long softmem_reclaim_node(int nid, unsigned long budget,
-				   bool within);
+				   bool within,
+				   enum softmem_discard_reason reason);
 
 /* manager.c */
 void softmem_manager_init(void);

@@ -8,6 +8,7 @@
 #include <linux/device.h>
 #include <linux/mm.h>
 #include <linux/nodemask.h>
+#include <linux/seq_file.h>
 #include <linux/sysfs.h>
 
 #include "softmem.h"
@@ -131,3 +132,50 @@ const struct attribute_group *softmem_stats_groups[] = {
 	&softmem_stats_group,
 	NULL
 };
+
+/* The names of &enum softmem_stat in fdinfo, with whether it counts pages. */
+static const struct {
+	const char *name;
+	bool pages;
+} softmem_fdinfo_stats[SOFTMEM_NR_STATS] = {
+	[SOFTMEM_STAT_REGIONS] = { "regions", false },
+	[SOFTMEM_STAT_LENGTH_PAGES] = { "length-bytes", true },
+	[SOFTMEM_STAT_RESIDENT_PAGES] = { "resident-bytes", true },
+	[SOFTMEM_STAT_SUSPENDED_PAGES] = { "suspended-bytes", true },
+	[SOFTMEM_STAT_DISCARDED_PAGES] = { "discarded-bytes", true },
+	[SOFTMEM_STAT_DISCARD_EVENTS] = { "discard-events", false },
+};
+
+/*
+ * /proc/<pid>/fdinfo/<fd> of a pool: its number, policy, limit and
+ * counters (as SOFTMEM_IOC_STATS has them), and its pages per node.
+ */
+void softmem_pool_show_fdinfo(struct seq_file *m, struct file *file)
+{
+	struct softmem_pool *pool = file->private_data;
+	int item, nid;
+
+	seq_printf(m, "softmem-pool:\t%llu\n", pool->id);
+	seq_printf(m, "softmem-policy:\t%s\n",
+		   softmem_pool_fifo(pool) ? "fifo" : "lru");
+	seq_printf(m, "softmem-limit-bytes:\t%llu\n",
+		   (u64)READ_ONCE(pool->limit_pages) << PAGE_SHIFT);
+	for (item = 0; item < SOFTMEM_NR_STATS; item++) {
+		u64 value = atomic_long_read(&pool->stats[item]);
+
+		if (softmem_fdinfo_stats[item].pages)
+			value <<= PAGE_SHIFT;
+		seq_printf(m, "softmem-%s:\t%llu\n",
+			   softmem_fdinfo_stats[item].name, value);
+	}
+	for_each_node_state(nid, N_MEMORY) {
+		atomic_long_t *node = pool->node_stats[nid];
+		u64 resident = atomic_long_read(&node[SOFTMEM_NODE_RESIDENT_PAGES]);
+		u64 suspended = atomic_long_read(&node[SOFTMEM_NODE_SUSPENDED_PAGES]);
+
+		seq_printf(m, "softmem-node%d-resident-bytes:\t%llu\n", nid,
+			   resident << PAGE_SHIFT);
+		seq_printf(m, "softmem-node%d-suspended-bytes:\t%llu\n", nid,
+			   suspended << PAGE_SHIFT);
+	}
+}

@@ -31,7 +31,11 @@ check() {
 }
 
 checkpatch_out=$(perl "$src/scripts/checkpatch.pl" --no-tree --strict --terse \
-	--show-types -f "${files[@]}" 2>&1 | grep -E ': (ERROR|WARNING|CHECK):')
+	--show-types -f "${files[@]}" 2>&1 | grep -E ': (ERROR|WARNING|CHECK):' |
+	grep -vE '^kmod/trace\.h:[0-9]+: CHECK:(OPEN_ENDED_LINE|PARENTHESIS_ALIGNMENT):')
+# kmod/trace.h is written in the TRACE_EVENT() macro language, laid out as
+# include/trace/events/*.h are: its TP_PROTO(, TP_STRUCT__entry( lines end
+# open and its arguments follow the macro's layout, which --strict reports.
 check "checkpatch --strict" printf '%s' "$checkpatch_out"
 check "kernel-doc -Werror" perl "$src/scripts/kernel-doc" -none -Werror \
 	"${files[@]}"
