@@ -288,6 +288,12 @@ TEST_F_TIMEOUT(proportional, discards_what_is_asked, 600)
 	int64_t spare = 0;
 	int ret = 0;
 
+	/*
+	 * The debug kernel looks for splats, at a tenth of the speed: one
+	 * size of each kind covers every path; the stock legs measure all.
+	 */
+	if (debug_kernel() && variant->asked_mib != 64)
+		SKIP(return, "debug kernel: 64 MiB only; the stock legs measure every size");
 	ASSERT_EQ(0, set_oom_score_adj(-1000));
 	fill_cache(_metadata, self, self->cgroup[0] ? self->cgroup : NULL);
 	ASSERT_EQ(0, pool_stats(self->pool, &stats));
