@@ -22,8 +22,18 @@
  *    region holds its data and the suspended one holds it or reports its
  *    discard.
  *
+ * Sharing and mapping are swept too: export (no descriptor leaked, the
+ * region's state unchanged), import (no handle left behind in the pool),
+ * mmap of an exported region (no descriptor and no mapping left behind),
+ * the first touch through a mapping of a page never written, which must
+ * raise SIGBUS when its allocation fails and never change a handle's state
+ * or a byte, and data operations and resumes on a handle imported from
+ * another pool, whose own handle must see the same bytes and be told of a
+ * discard exactly once.
+ *
  * At the end every pool is closed and the module-wide counters must be back
- * at their start values.  The summary line is
+ * at their start values.  The summary lines are
+ *   # fault-injection: S distinct injection points reached by sharing and mapping, P problems
  *   # fault-injection: N injected failures, P problems
  * and any problem fails the test.  The fault-injection attributes are set so
  * that fail-nth reaches every allocation softmem makes (min-order 0, no
@@ -45,9 +55,18 @@
 #define SEED_KEEP	13
 #define SEED_HELD	14
 
-/* An operation may fail with ENOMEM, with EFAULT. */
+/* An operation may fail with ENOMEM, with EFAULT, with SIGBUS. */
 #define ALLOW_ENOMEM	(1U << 0)
 #define ALLOW_EFAULT	(1U << 1)
+#define ALLOW_SIGBUS	(1U << 2)
+
+/* What a call that touches a mapping returns for a signal it caught. */
+#define RET_SIGNAL(sig)	(-1000 - (sig))
+#define RET_SIGBUS	RET_SIGNAL(SIGBUS)
+
+/* The reserve a scene's mapping is placed in (see map_scene()). */
+#define SCENE_AREA	(4 * MiB)
+#define PMD_BYTES	(2 * MiB)
 
 /* A fault-injection attribute to set, and its value to restore. */
 struct fault_knob {
@@ -76,6 +95,17 @@ FIXTURE(fault) {
 	uint64_t window;		/* offset of a that is checked */
 	uint64_t filled;		/* bytes of a that hold SEED_OLD */
 	int other;			/* a second pool, -1 when none */
+	uint64_t peer;			/* a's region's handle in other */
+	int fd;				/* an exported region, -1 when none */
+	int free_fd;			/* lowest free descriptor before */
+	uint64_t length;		/* output of an import */
+	uint8_t *map;			/* a's mapping, NULL when none */
+	uint8_t *area;			/* what to unmap: the mapping or */
+	size_t area_length;		/* the reserve it is in */
+	bool suspended;			/* a is to stay suspended */
+	bool held_resumed;		/* the held bystander, for a while */
+	struct map_fault fault;		/* what the touch raised */
+	unsigned int sigbus;		/* failures that raised SIGBUS */
 	uint8_t *src;			/* user buffers, SCENE_PAGES pages: */
 	uint8_t *buf;			/* what a call writes or compares, */
 	uint8_t *want;			/* what is read, what it should be */
@@ -238,6 +268,7 @@ FIXTURE_SETUP(fault)
 	self->fail_fd = -1;
 	self->pool = -1;
 	self->other = -1;
+	self->fd = -1;
 	self->page = page_size();
 	SKIP_IF_NO_DEVICE();
 	self->fail_fd = open(FAIL_NTH_PATH, O_RDWR | O_CLOEXEC);
@@ -248,6 +279,7 @@ FIXTURE_SETUP(fault)
 	ASSERT_EQ(0, knobs_configure(self));
 	self->usercopy = !access(DEBUGFS_ROOT "/fail_usercopy", F_OK);
 	ASSERT_EQ(0, lock_memory());
+	ASSERT_EQ(0, map_fault_catch());
 
 	self->src = malloc(SCENE_PAGES * self->page);
 	self->buf = malloc(SCENE_PAGES * self->page);
@@ -272,6 +304,10 @@ FIXTURE_TEARDOWN(fault)
 {
 	if (self->fail_fd >= 0)
 		pwrite(self->fail_fd, "0", 1, 0);
+	if (self->area)
+		munmap(self->area, self->area_length);
+	if (self->fd >= 0)
+		close(self->fd);
 	if (self->other >= 0)
 		close(self->other);
 	if (self->pool >= 0)
@@ -665,16 +701,28 @@ struct fault_range {
 	uint8_t (*new_byte)(FIXTURE_DATA(fault) *self, uint64_t pos);
 };
 
+#define IMPORTED	"imported-"
+
+/* The operation's name, without "imported-" for one on an imported handle. */
+static const char *op_base(FIXTURE_DATA(fault) *self)
+{
+	size_t len = strlen(IMPORTED);
+
+	return strncmp(self->op, IMPORTED, len) ? self->op : self->op + len;
+}
+
 static struct fault_range op_range(FIXTURE_DATA(fault) *self)
 {
-	if (!strcmp(self->op, "write"))
+	const char *op = op_base(self);
+
+	if (!strcmp(op, "write"))
 		return (struct fault_range){ RW_OFFSET, RW_LENGTH, new_write };
-	if (!strcmp(self->op, "write-fresh"))
+	if (!strcmp(op, "write-fresh"))
 		return (struct fault_range){ FRESH_OFFSET, FRESH_LENGTH,
 					     new_write };
-	if (!strcmp(self->op, "set"))
+	if (!strcmp(op, "set"))
 		return (struct fault_range){ RW_OFFSET, RW_LENGTH, new_set };
-	if (!strcmp(self->op, "copy"))
+	if (!strcmp(op, "copy"))
 		return (struct fault_range){ RW_OFFSET, RW_LENGTH, new_copy };
 	return (struct fault_range){ MOVE_DST, MOVE_LENGTH, new_move };
 }
@@ -691,7 +739,7 @@ static void failed_modify(FIXTURE_DATA(fault) *self, int ret)
 	int err;
 
 	want_half(self);
-	if (ret != -EFAULT || strncmp(self->op, "write", 5)) {
+	if (ret != -EFAULT || strncmp(op_base(self), "write", 5)) {
 		scene_expect(self, self->a, "region after failure");
 		return;
 	}
@@ -966,6 +1014,577 @@ static void done_close(FIXTURE_DATA(fault) *self)
 	module_pools_check(self, 0);
 }
 
+/* --- sharing and mapping --------------------------------------------- */
+
+/* "SIGBUS", or the errno text of a call's result. */
+static const char *ret_name(int ret)
+{
+	static char text[32];
+
+	if (ret == RET_SIGBUS)
+		return "SIGBUS";
+	if (ret <= RET_SIGNAL(1) && ret > RET_SIGNAL(64)) {
+		snprintf(text, sizeof(text), "signal %d", RET_SIGNAL(0) - ret);
+		return text;
+	}
+	return strerror(-ret);
+}
+
+/*
+ * The pool's counters with region a in it, @resident bytes of pages, in its
+ * state (self->suspended): a suspended region's pages are suspended, and
+ * stay so whatever touches the mapping.  A failed page allocation may have
+ * discarded the suspended bystander (2 pages) to make room, unless the
+ * scene holds it resumed.
+ */
+static void pool_check(FIXTURE_DATA(fault) *self, uint64_t resident,
+		       const char *what)
+{
+	uint64_t suspended = self->suspended ? resident : 0;
+	struct softmem_stats s;
+	uint64_t held;
+
+	if (self->held_resumed)
+		suspended -= 2 * self->page;
+
+	if (pool_stats(self->pool, &s)) {
+		problem(self, "%s: no pool stats", what);
+		return;
+	}
+	for (held = 0; held <= 2 * self->page; held += 2 * self->page)
+		if (s.resident_bytes + held ==
+		    self->base.resident_bytes + resident &&
+		    s.suspended_bytes + held ==
+		    self->base.suspended_bytes + suspended)
+			return;
+	problem(self, "%s: resident %llu, suspended %llu bytes, not %llu, %llu (region %s)",
+		what, (unsigned long long)s.resident_bytes,
+		(unsigned long long)s.suspended_bytes,
+		(unsigned long long)(self->base.resident_bytes + resident),
+		(unsigned long long)(self->base.suspended_bytes + suspended),
+		self->suspended ? "suspended" : "resumed");
+}
+
+/* Region a, still suspended, resumes intact and full; suspended again. */
+static void suspended_full_check(FIXTURE_DATA(fault) *self, const char *what)
+{
+	pool_check(self, SCENE_PAGES * self->page, what);
+	if (region_resume_state(self->pool, self->a) != SOFTMEM_INTACT)
+		problem(self, "%s: the region does not resume intact", what);
+	failed_full_untouched(self, 0);
+	if (softmem_suspend(self->pool, self->a))
+		problem(self, "%s: cannot suspend the region again", what);
+}
+
+/* No descriptor was left open (or closed) by the call. */
+static void fd_check(FIXTURE_DATA(fault) *self, const char *what)
+{
+	int fd = lowest_free_fd();
+
+	if (fd != self->free_fd)
+		problem(self, "%s: lowest free descriptor %d, not %d", what, fd,
+			self->free_fd);
+}
+
+/* How many mappings of exported regions this process has. */
+static int region_mappings(void)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	char line[512];
+	int n = 0;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "softmem-region"))
+			n++;
+	fclose(f);
+	return n;
+}
+
+static void mappings_check(FIXTURE_DATA(fault) *self, int want,
+			   const char *what)
+{
+	int n = region_mappings();
+
+	if (n != want)
+		problem(self, "%s: %d mappings of regions, not %d", what, n,
+			want);
+}
+
+/* export */
+
+/* Scene: region a full and suspended; the lowest free descriptor noted. */
+static int prepare_export(FIXTURE_DATA(fault) *self)
+{
+	int ret = prepare_suspended(self);
+
+	self->suspended = true;
+	self->free_fd = lowest_free_fd();
+	return ret;
+}
+
+static int call_export(FIXTURE_DATA(fault) *self)
+{
+	int fd = softmem_export(self->pool, self->a, 0);
+
+	if (fd < 0)
+		return fd;
+	self->fd = fd;
+	return 0;
+}
+
+static void failed_export(FIXTURE_DATA(fault) *self, int ret)
+{
+	fd_check(self, "after a failed export");
+	suspended_full_check(self, "after a failed export");
+}
+
+/* A close-on-exec descriptor that another pool imports, data intact. */
+static void done_export(FIXTURE_DATA(fault) *self)
+{
+	int flags = fcntl(self->fd, F_GETFD);
+	uint64_t h = 0;
+	int ret;
+
+	pool_check(self, SCENE_PAGES * self->page, "after the export");
+	if (flags < 0 || !(flags & FD_CLOEXEC))
+		problem(self, "the exported descriptor is not close-on-exec");
+	self->other = softmem_open();
+	ret = self->other < 0 ? self->other :
+	      softmem_import(self->other, self->fd, &h, NULL);
+	if (!ret && region_resume_state(self->other, h) != SOFTMEM_INTACT)
+		ret = -ESTALE;
+	if (!ret && region_matches(self->other, h, 0, SCENE_PAGES * self->page,
+				   SEED_OLD) != 1)
+		ret = -EIO;
+	if (ret)
+		problem(self, "the exported region, imported: %s",
+			strerror(-ret));
+}
+
+static void cleanup_fd(FIXTURE_DATA(fault) *self)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+	self->fd = -1;
+}
+
+static void cleanup_shared(FIXTURE_DATA(fault) *self)
+{
+	cleanup_fd(self);
+	scene_cleanup(self);
+	cleanup_other(self);
+	self->suspended = false;
+}
+
+/* import */
+
+/*
+ * Scene: a region of another pool, @filled bytes of SEED_OLD, its handle
+ * there (peer) suspended.
+ */
+static int prepare_peer(FIXTURE_DATA(fault) *self, uint64_t filled)
+{
+	int ret;
+
+	self->filled = filled;
+	self->other = softmem_open();
+	if (self->other < 0)
+		return self->other;
+	ret = softmem_alloc(self->other, SCENE_PAGES * self->page, &self->peer);
+	ret = ret ?: region_write_pattern(self->other, self->peer, 0, filled,
+					  SEED_OLD);
+	return ret ?: softmem_suspend(self->other, self->peer);
+}
+
+/* Scene: the peer region full, exported, not yet imported. */
+static int prepare_import(FIXTURE_DATA(fault) *self)
+{
+	int ret = prepare_peer(self, SCENE_PAGES * self->page);
+
+	if (ret)
+		return ret;
+	self->fd = softmem_export(self->other, self->peer, 0);
+	return self->fd < 0 ? self->fd : 0;
+}
+
+static int call_import(FIXTURE_DATA(fault) *self)
+{
+	return softmem_import(self->pool, self->fd, &self->a, &self->length);
+}
+
+/* The region reads as self->want through the peer handle. */
+static void peer_expect(FIXTURE_DATA(fault) *self, const char *what)
+{
+	size_t length = SCENE_PAGES * self->page, i;
+	int ret = softmem_read(self->other, self->peer, 0, self->buf, length);
+
+	if (ret) {
+		problem(self, "%s: read through the other pool: %s", what,
+			strerror(-ret));
+		return;
+	}
+	for (i = 0; i < length; i++)
+		if (self->buf[i] != self->want[i]) {
+			problem(self, "%s: byte %zu is %#x through the other pool, not %#x",
+				what, i, self->buf[i], self->want[i]);
+			return;
+		}
+}
+
+static void failed_import(FIXTURE_DATA(fault) *self, int ret)
+{
+	struct softmem_stats s;
+
+	self->a = 0;
+	if (pool_stats(self->pool, &s) || s.regions != self->base.regions ||
+	    s.length_bytes != self->base.length_bytes)
+		problem(self, "a failed import left a handle: %llu regions, %llu bytes",
+			(unsigned long long)s.regions,
+			(unsigned long long)s.length_bytes);
+	if (region_resume_state(self->other, self->peer) != SOFTMEM_INTACT)
+		problem(self, "the exporter's handle does not resume intact");
+	want_full(self);
+	peer_expect(self, "after a failed import");
+	if (softmem_suspend(self->other, self->peer))
+		problem(self, "cannot suspend the exporter's handle again");
+}
+
+/* A new suspended handle of the right length, intact, in the counters. */
+static void done_import(FIXTURE_DATA(fault) *self)
+{
+	struct softmem_stats s;
+
+	if (!self->a || self->length != SCENE_PAGES * self->page) {
+		problem(self, "import gave handle %llu of %llu bytes",
+			(unsigned long long)self->a,
+			(unsigned long long)self->length);
+		return;
+	}
+	if (pool_stats(self->pool, &s) || s.regions != self->base.regions + 1 ||
+	    s.length_bytes != self->base.length_bytes + self->length)
+		problem(self, "import: pool counters wrong");
+	if (region_resume_state(self->pool, self->a) != SOFTMEM_INTACT)
+		problem(self, "the imported handle does not resume intact");
+	failed_full_untouched(self, 0);
+}
+
+/* mmap */
+
+/* Scene: region a full and suspended; future mappings not locked. */
+static int prepare_mmap(FIXTURE_DATA(fault) *self)
+{
+	int ret = prepare_export(self);
+
+	if (!ret && mlockall(MCL_CURRENT))
+		ret = -errno;
+	return ret;
+}
+
+static int call_mmap(FIXTURE_DATA(fault) *self)
+{
+	size_t length = SCENE_PAGES * self->page;
+	void *map = NULL;
+	int ret = softmem_map(self->pool, self->a, 0, length,
+			      PROT_READ | PROT_WRITE, &map);
+
+	if (ret)
+		return ret;
+	self->map = self->area = map;
+	self->area_length = length;
+	return 0;
+}
+
+static void failed_mmap(FIXTURE_DATA(fault) *self, int ret)
+{
+	fd_check(self, "after a failed mmap");
+	mappings_check(self, 0, "after a failed mmap");
+	suspended_full_check(self, "after a failed mmap");
+}
+
+/* The mapping shows the data and touching it leaves the region suspended. */
+static void done_mmap(FIXTURE_DATA(fault) *self)
+{
+	size_t length = SCENE_PAGES * self->page;
+
+	fd_check(self, "after the mmap");
+	mappings_check(self, 1, "after the mmap");
+	if (map_copy(self->buf, self->map, length, &self->fault)) {
+		problem(self, "reading the mapping raised signal %d",
+			self->fault.signo);
+		return;
+	}
+	want_full(self);
+	if (memcmp(self->buf, self->want, length))
+		problem(self, "the mapping does not show the region's data");
+	pool_check(self, length, "after reading the mapping");
+}
+
+static void cleanup_map(FIXTURE_DATA(fault) *self)
+{
+	if (self->area)
+		munmap(self->area, self->area_length);
+	self->area = self->map = NULL;
+	if (mlockall(MCL_CURRENT | MCL_FUTURE))
+		problem(self, "mlockall: %s", strerror(errno));
+	cleanup_shared(self);
+	/* check_baseline() suspends the held bystander again. */
+	self->held_resumed = false;
+}
+
+/* the first touch of a page never written, through a mapping */
+
+/*
+ * Maps region a, unlocked, right after an anonymous page in the same 2 MiB
+ * of a fresh reserve: that page's touch made the page tables, so the armed
+ * touch reaches the region's page allocation, not theirs.
+ */
+static int map_scene(FIXTURE_DATA(fault) *self)
+{
+	size_t length = SCENE_PAGES * self->page;
+	uint8_t *area, *base;
+	void *map;
+	int fd;
+
+	if (mlockall(MCL_CURRENT))
+		return -errno;
+	area = mmap(NULL, SCENE_AREA, PROT_NONE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (area == MAP_FAILED)
+		return -errno;
+	self->area = area;
+	self->area_length = SCENE_AREA;
+	base = (uint8_t *)(((uintptr_t)area + PMD_BYTES - 1) &
+			   ~(uintptr_t)(PMD_BYTES - 1));
+	if (mmap(base, self->page, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+		return -errno;
+	base[0] = 1;
+	fd = softmem_export(self->pool, self->a, 0);
+	if (fd < 0)
+		return fd;
+	map = mmap(base + self->page, length, PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_FIXED, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return -errno;
+	self->map = map;
+	return 0;
+}
+
+/* A range of page 2, which the scenes never write. */
+#define TOUCH_PAGE	2
+#define TOUCH_OFFSET	(TOUCH_PAGE * self->page + 100)
+#define TOUCH_LENGTH	200
+
+/*
+ * Scene: region a half-filled and suspended, mapped, and the held bystander
+ * resumed: the pool has nothing to discard for a page it fails to get.
+ */
+static int prepare_touch(FIXTURE_DATA(fault) *self)
+{
+	int ret = prepare_half(self);
+
+	pattern_fill(self->src, TOUCH_LENGTH, TOUCH_OFFSET, SEED_NEW);
+	self->suspended = true;
+	ret = ret ?: softmem_suspend(self->pool, self->a);
+	if (!ret && region_resume_state(self->pool, self->held) !=
+		    SOFTMEM_INTACT)
+		ret = -ESTALE;
+	self->held_resumed = !ret;
+	return ret ?: map_scene(self);
+}
+
+/* Scene: region a never written and resumed, mapped: no page set yet. */
+static int prepare_touch_fresh(FIXTURE_DATA(fault) *self)
+{
+	int ret = softmem_alloc(self->pool, SCENE_PAGES * self->page, &self->a);
+
+	self->filled = 0;
+	pattern_fill(self->src, TOUCH_LENGTH, TOUCH_OFFSET, SEED_NEW);
+	return ret ?: map_scene(self);
+}
+
+/* Writes the touched range through the mapping: 0, or the signal caught. */
+static int call_touch(FIXTURE_DATA(fault) *self)
+{
+	uint8_t *page = self->map + TOUCH_PAGE * self->page;
+	int sig = map_copy(self->map + TOUCH_OFFSET, self->src, TOUCH_LENGTH,
+			   &self->fault);
+
+	if (!sig)
+		return 0;
+	if (sig == SIGBUS && (uint8_t *)self->fault.addr >= page &&
+	    (uint8_t *)self->fault.addr < page + self->page)
+		return RET_SIGBUS;
+	return RET_SIGNAL(sig);
+}
+
+/*
+ * No page was added and the handle's state did not change; the filled
+ * part reads as before through the mapping, and, for the resumed region,
+ * everything through the handle (reading would resume a suspended one).
+ */
+static void failed_touch(FIXTURE_DATA(fault) *self, int ret)
+{
+	self->sigbus++;
+	pool_check(self, self->filled, "after a failed touch");
+	want_half(self);
+	if (self->filled && (map_copy(self->buf, self->map, self->filled,
+				      &self->fault) ||
+			     memcmp(self->buf, self->want, self->filled)))
+		problem(self, "after a failed touch, the mapping does not show the data");
+	if (!self->suspended)
+		scene_expect(self, self->a, "region after a failed touch");
+}
+
+/* One page more, state unchanged; the new bytes both ways. */
+static void done_touch(FIXTURE_DATA(fault) *self)
+{
+	size_t i;
+
+	pool_check(self, self->filled + self->page, "after the touch");
+	if (map_copy(self->buf, self->map + TOUCH_OFFSET, TOUCH_LENGTH,
+		     &self->fault) ||
+	    memcmp(self->buf, self->src, TOUCH_LENGTH))
+		problem(self, "the touched bytes do not read back through the mapping");
+	want_half(self);
+	for (i = 0; i < TOUCH_LENGTH; i++)
+		self->want[TOUCH_OFFSET + i] = self->src[i];
+	scene_expect(self, self->a, "region after the touch");
+}
+
+/* data operations on a handle imported from another pool */
+
+/*
+ * Scene: region a is the peer region, @filled bytes of SEED_OLD, imported
+ * into the pool (so its pages are charged to the other one): both handles
+ * suspended.
+ */
+static int prepare_imported(FIXTURE_DATA(fault) *self, uint64_t filled)
+{
+	int ret = prepare_peer(self, filled);
+	int fd;
+
+	if (ret)
+		return ret;
+	fd = softmem_export(self->other, self->peer, 0);
+	if (fd < 0)
+		return fd;
+	ret = softmem_import(self->pool, fd, &self->a, NULL);
+	close(fd);
+	return ret;
+}
+
+static int prepare_imported_full(FIXTURE_DATA(fault) *self)
+{
+	return prepare_imported(self, SCENE_PAGES * self->page);
+}
+
+static int prepare_imported_half(FIXTURE_DATA(fault) *self)
+{
+	return prepare_imported(self, HALF);
+}
+
+static int prepare_imported_write(FIXTURE_DATA(fault) *self)
+{
+	pattern_fill(self->src, RW_LENGTH, RW_OFFSET, SEED_NEW);
+	return prepare_imported_half(self);
+}
+
+static int prepare_imported_copy(FIXTURE_DATA(fault) *self)
+{
+	int ret = prepare_imported_half(self);
+
+	return ret ?: scene_region(self, SCENE_PAGES * self->page, SEED_NEW,
+				   &self->b);
+}
+
+/* The other pool's handle sees what region a holds, self->want. */
+static void failed_imported_read(FIXTURE_DATA(fault) *self, int ret)
+{
+	failed_full_untouched(self, ret);
+	peer_expect(self, "after the failure");
+}
+
+static void done_imported_read(FIXTURE_DATA(fault) *self)
+{
+	done_read(self);
+	peer_expect(self, "after the read");
+}
+
+static void failed_imported_modify(FIXTURE_DATA(fault) *self, int ret)
+{
+	failed_modify(self, ret);
+	/* Partly written by EFAULT: a's bytes, checked, are the truth. */
+	if (ret == -EFAULT && !scene_read(self, self->a))
+		memcpy(self->want, self->buf, SCENE_PAGES * self->page);
+	peer_expect(self, "after the failure");
+}
+
+static void done_imported_modify(FIXTURE_DATA(fault) *self)
+{
+	struct fault_range range = op_range(self);
+	size_t i;
+
+	done_modify(self);
+	want_half(self);
+	for (i = range.start; i < range.start + range.length; i++)
+		self->want[i] = range.new_byte(self, i);
+	peer_expect(self, "after the operation");
+}
+
+/* Resuming the imported handle, intact, tells the peer nothing either. */
+static void done_imported_resume(FIXTURE_DATA(fault) *self)
+{
+	done_resume_intact(self);
+	if (region_resume_state(self->other, self->peer) != SOFTMEM_INTACT)
+		problem(self, "the other pool's handle does not resume intact");
+	want_full(self);
+	peer_expect(self, "after the resume");
+}
+
+/*
+ * Scene: the imported region discarded under both handles (drop_caches,
+ * with the held bystander resumed meanwhile, as in prepare_discarded()).
+ */
+static int prepare_imported_discarded(FIXTURE_DATA(fault) *self)
+{
+	struct softmem_stats stats;
+	int ret = prepare_imported_full(self);
+
+	if (ret)
+		return ret;
+	ret = region_resume_state(self->pool, self->held);
+	if (ret != SOFTMEM_INTACT)
+		return ret < 0 ? ret : -ESTALE;
+	ret = drop_caches();
+	if (!ret)
+		ret = softmem_suspend(self->pool, self->held);
+	if (!ret)
+		ret = pool_stats(self->other, &stats);
+	if (!ret && stats.resident_bytes)
+		ret = -EAGAIN;	/* the region was not discarded */
+	return ret;
+}
+
+/*
+ * The imported handle was told (done_resume_discarded()); the other pool's
+ * handle is told once too, whatever the failures before, and the region
+ * reads as zeros through it.
+ */
+static void done_imported_discarded(FIXTURE_DATA(fault) *self)
+{
+	done_resume_discarded(self);
+	if (region_resume_state(self->other, self->peer) != SOFTMEM_DISCARDED)
+		problem(self, "the other pool's handle was not told of the discard");
+	if (region_resume_state(self->other, self->peer) != SOFTMEM_INTACT)
+		problem(self, "the other pool's handle was told of the discard twice");
+	memset(self->want, 0, SCENE_PAGES * self->page);
+	peer_expect(self, "after the discard");
+}
+
 static const struct fault_op fault_ops[] = {
 	{ "alloc", ALLOW_ENOMEM | ALLOW_EFAULT, prepare_nothing, call_alloc,
 	  failed_alloc, done_alloc, scene_cleanup },
@@ -1003,6 +1622,36 @@ static const struct fault_op fault_ops[] = {
 	  failed_open, done_open, cleanup_other },
 	{ "close", 0, prepare_close, call_close,
 	  failed_nothing, done_close, cleanup_other },
+};
+
+/* Sharing and mapping, whose injection points are also counted apart. */
+static const struct fault_op sharing_ops[] = {
+	{ "export", ALLOW_ENOMEM | ALLOW_EFAULT, prepare_export, call_export,
+	  failed_export, done_export, cleanup_shared },
+	{ "import", ALLOW_ENOMEM | ALLOW_EFAULT, prepare_import, call_import,
+	  failed_import, done_import, cleanup_shared },
+	{ "mmap", ALLOW_ENOMEM | ALLOW_EFAULT, prepare_mmap, call_mmap,
+	  failed_mmap, done_mmap, cleanup_map },
+	{ "map-touch", ALLOW_SIGBUS, prepare_touch, call_touch,
+	  failed_touch, done_touch, cleanup_map },
+	{ "map-touch-fresh", ALLOW_SIGBUS, prepare_touch_fresh, call_touch,
+	  failed_touch, done_touch, cleanup_map },
+	{ IMPORTED "read", ALLOW_EFAULT, prepare_imported_full, call_read,
+	  failed_imported_read, done_imported_read, cleanup_shared },
+	{ IMPORTED "write", ALLOW_ENOMEM | ALLOW_EFAULT, prepare_imported_write,
+	  call_write, failed_imported_modify, done_imported_modify,
+	  cleanup_shared },
+	{ IMPORTED "set", ALLOW_ENOMEM | ALLOW_EFAULT, prepare_imported_half,
+	  call_set, failed_imported_modify, done_imported_modify,
+	  cleanup_shared },
+	{ IMPORTED "copy", ALLOW_ENOMEM | ALLOW_EFAULT, prepare_imported_copy,
+	  call_copy, failed_imported_modify, done_imported_modify,
+	  cleanup_shared },
+	{ IMPORTED "resume", ALLOW_EFAULT, prepare_imported_full, call_resume,
+	  failed_nothing, done_imported_resume, cleanup_shared },
+	{ IMPORTED "discard", ALLOW_EFAULT, prepare_imported_discarded,
+	  call_resume, failed_nothing, done_imported_discarded,
+	  cleanup_shared },
 };
 
 /* --- consistency ----------------------------------------------------- */
@@ -1077,6 +1726,7 @@ static unsigned int sweep(FIXTURE_DATA(fault) *self, const struct fault_op *op)
 	int ret, was, err;
 
 	self->op = op->name;
+	self->sigbus = 0;
 	for (self->nth = 1; self->nth <= SWEEP_MAX; self->nth++) {
 		self->window = 0;
 		self->filled = SCENE_PAGES * self->page;
@@ -1097,7 +1747,7 @@ static unsigned int sweep(FIXTURE_DATA(fault) *self, const struct fault_op *op)
 			/* The call reached fewer sites: the sweep is done. */
 			if (ret)
 				problem(self, "failed with %s, nothing injected",
-					strerror(-ret));
+					ret_name(ret));
 			else
 				op->done(self);
 			op->cleanup(self);
@@ -1106,14 +1756,15 @@ static unsigned int sweep(FIXTURE_DATA(fault) *self, const struct fault_op *op)
 		}
 		injected++;
 		if (ret && !((ret == -ENOMEM && op->allow & ALLOW_ENOMEM) ||
-			     (ret == -EFAULT && op->allow & ALLOW_EFAULT)))
-			problem(self, "failed with %s (%d)", strerror(-ret), ret);
+			     (ret == -EFAULT && op->allow & ALLOW_EFAULT) ||
+			     (ret == RET_SIGBUS && op->allow & ALLOW_SIGBUS)))
+			problem(self, "failed with %s (%d)", ret_name(ret), ret);
 		if (ret) {
 			op->failed(self, ret);
 			ret = op->call(self);
 			if (ret)
 				problem(self, "the retry failed: %s",
-					strerror(-ret));
+					ret_name(ret));
 		}
 		if (!ret)
 			op->done(self);
@@ -1124,6 +1775,9 @@ static unsigned int sweep(FIXTURE_DATA(fault) *self, const struct fault_op *op)
 		problem(self, "still injecting after %u sites", SWEEP_MAX);
 	ksft_print_msg("%-16s %3u sites failed in turn, %u problems\n",
 		       op->name, injected, self->problems - problems);
+	if (self->sigbus)
+		ksft_print_msg("%-16s %3u of them raised SIGBUS\n", op->name,
+			       self->sigbus);
 	return injected;
 }
 
@@ -1145,20 +1799,30 @@ TEST_F(fault, armed_alloc_fails_then_works)
 
 TEST_F_TIMEOUT(fault, every_operation_every_site, 300)
 {
+	unsigned int injected = 0, sharing = 0, sharing_problems = 0;
+	size_t nr_ops = sizeof(fault_ops) / sizeof(fault_ops[0]);
+	size_t nr_sharing = sizeof(sharing_ops) / sizeof(sharing_ops[0]);
 	uint64_t module[NR_MODULE_LIVE_STATS];
-	unsigned int injected = 0;
 	size_t i;
 
-	for (i = 0; i < sizeof(fault_ops) / sizeof(fault_ops[0]); i++) {
-		unsigned int n = sweep(self, &fault_ops[i]);
+	for (i = 0; i < nr_ops + nr_sharing; i++) {
+		const struct fault_op *op = i < nr_ops ? &fault_ops[i] :
+					    &sharing_ops[i - nr_ops];
+		unsigned int n;
 
+		if (i == nr_ops)
+			sharing_problems = self->problems;
+		n = sweep(self, op);
 		/* Every command copies its struct from user space. */
-		if (!n && self->usercopy && strcmp(fault_ops[i].name, "close")) {
-			self->op = fault_ops[i].name;
+		if (!n && self->usercopy && strcmp(op->name, "close")) {
+			self->op = op->name;
 			problem(self, "no failure could be injected");
 		}
 		injected += n;
+		if (i >= nr_ops)
+			sharing += n;
 	}
+	sharing_problems = self->problems - sharing_problems;
 
 	/* Last: the bystanders, then every pool closed. */
 	self->op = "end";
@@ -1177,9 +1841,13 @@ TEST_F_TIMEOUT(fault, every_operation_every_site, 300)
 				(unsigned long long)module[i],
 				(unsigned long long)self->module_start[i]);
 
+	/* Each operation's sites, failed in turn: all distinct points. */
+	ksft_print_msg("fault-injection: %u distinct injection points reached by sharing and mapping, %u problems\n",
+		       sharing, sharing_problems);
 	ksft_print_msg("fault-injection: %u injected failures, %u problems\n",
 		       injected, self->problems);
 	EXPECT_LT(0, injected);
+	EXPECT_LT(0, sharing);
 	EXPECT_EQ(0, self->problems);
 }
 
