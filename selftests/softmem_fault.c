@@ -554,19 +554,27 @@ static int prepare_suspended(FIXTURE_DATA(fault) *self)
  * A discarded region: drop_caches discards every suspended region with
  * pages, so the held bystander is resumed meanwhile.
  */
+/*
+ * drop_caches with the held bystander resumed meanwhile, so that only the
+ * scene's suspended region goes.
+ */
+static int discard_but_held(FIXTURE_DATA(fault) *self)
+{
+	int ret = region_resume_state(self->pool, self->held);
+
+	if (ret != SOFTMEM_INTACT)
+		return ret < 0 ? ret : -ESTALE;
+	ret = drop_caches();
+	return ret ?: softmem_suspend(self->pool, self->held);
+}
+
 static int prepare_discarded(FIXTURE_DATA(fault) *self)
 {
 	struct softmem_stats stats;
 	int ret = prepare_suspended(self);
 
-	if (ret)
-		return ret;
-	ret = region_resume_state(self->pool, self->held);
-	if (ret != SOFTMEM_INTACT)
-		return ret < 0 ? ret : -ESTALE;
-	ret = drop_caches();
 	if (!ret)
-		ret = softmem_suspend(self->pool, self->held);
+		ret = discard_but_held(self);
 	if (!ret)
 		ret = pool_stats(self->pool, &stats);
 	if (!ret && stats.resident_bytes != self->base.resident_bytes)
@@ -1554,14 +1562,8 @@ static int prepare_imported_discarded(FIXTURE_DATA(fault) *self)
 	struct softmem_stats stats;
 	int ret = prepare_imported_full(self);
 
-	if (ret)
-		return ret;
-	ret = region_resume_state(self->pool, self->held);
-	if (ret != SOFTMEM_INTACT)
-		return ret < 0 ? ret : -ESTALE;
-	ret = drop_caches();
 	if (!ret)
-		ret = softmem_suspend(self->pool, self->held);
+		ret = discard_but_held(self);
 	if (!ret)
 		ret = pool_stats(self->other, &stats);
 	if (!ret && stats.resident_bytes)
