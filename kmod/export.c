@@ -35,14 +35,29 @@ static int softmem_fs_init_fs_context(struct fs_context *fc)
 
 static struct file_system_type softmem_fs_type = {
 	.name			= "softmem",
-	.owner			= THIS_MODULE,
 	.init_fs_context	= softmem_fs_init_fs_context,
 	.kill_sb		= kill_anon_super,
 };
 
-/* Mounted while any region has an inode (simple_pin_fs()). */
+/*
+ * Mounted for the module's lifetime.  Unmounting when the last inode went
+ * (simple_release_fs()) could happen in the shrinker, when it frees the last
+ * exported region, and unregistering the superblock's shrinker there
+ * deadlocks on shrinker_rwsem (6.1).  With no owner the mount holds no
+ * module reference; exported files do.
+ */
 static struct vfsmount *softmem_fs_mnt;
-static int softmem_fs_count;
+
+int softmem_export_init(void)
+{
+	softmem_fs_mnt = kern_mount(&softmem_fs_type);
+	return PTR_ERR_OR_ZERO(softmem_fs_mnt);
+}
+
+void softmem_export_exit(void)
+{
+	kern_unmount(softmem_fs_mnt);
+}
 
 static const struct file_operations softmem_region_fops;
 
@@ -50,20 +65,13 @@ static const struct file_operations softmem_region_fops;
 static int softmem_region_make_inode(struct softmem_region *region)
 {
 	struct inode *inode;
-	int ret;
 
 	/* Pairs with the release below. */
 	if (smp_load_acquire(&region->inode))
 		return 0;
-	ret = simple_pin_fs(&softmem_fs_type, &softmem_fs_mnt,
-			    &softmem_fs_count);
-	if (ret)
-		return ret;
 	inode = alloc_anon_inode(softmem_fs_mnt->mnt_sb);
-	if (IS_ERR(inode)) {
-		simple_release_fs(&softmem_fs_mnt, &softmem_fs_count);
+	if (IS_ERR(inode))
 		return PTR_ERR(inode);
-	}
 	inode->i_size = (loff_t)region->nr_pages << PAGE_SHIFT;
 
 	spin_lock(&region->lock);
@@ -82,7 +90,6 @@ static int softmem_region_make_inode(struct softmem_region *region)
 void softmem_export_release_inode(struct inode *inode)
 {
 	iput(inode);
-	simple_release_fs(&softmem_fs_mnt, &softmem_fs_count);
 }
 
 /*

@@ -110,9 +110,12 @@ static int __init softmem_init(void)
 	ret = softmem_handles_init();
 	if (ret)
 		goto err_regions;
-	ret = softmem_reclaim_init();
+	ret = softmem_export_init();
 	if (ret)
 		goto err_handles;
+	ret = softmem_reclaim_init();
+	if (ret)
+		goto err_export;
 	ret = misc_register(&softmem_misc);
 	if (ret) {
 		pr_err("cannot register /dev/softmem: %d\n", ret);
@@ -123,6 +126,8 @@ static int __init softmem_init(void)
 
 err_reclaim:
 	softmem_reclaim_exit();
+err_export:
+	softmem_export_exit();
 err_handles:
 	softmem_handles_exit();
 err_regions:
@@ -137,6 +142,7 @@ static void __exit softmem_exit(void)
 	misc_deregister(&softmem_misc);
 	softmem_manager_exit();
 	softmem_reclaim_exit();
+	softmem_export_exit();
 	softmem_handles_exit();
 	softmem_regions_exit();
 	softmem_pages_exit();

@@ -358,6 +358,8 @@ int softmem_handle_begin_pair(struct softmem_handle *a,
 void softmem_handle_end(struct softmem_handle *handle);
 
 /* export.c */
+int softmem_export_init(void);
+void softmem_export_exit(void);
 int softmem_export(struct softmem_handle *handle, bool cloexec,
 		   struct file **filep);
 int softmem_import(struct softmem_pool *pool, int fd, u32 *id, u64 *length);
