@@ -223,6 +223,25 @@ static inline int read_file(const char *path, char *buf, size_t size)
 	return 0;
 }
 
+/* Field @key ("softmem-pool") of /proc/self/fdinfo/@fd, or -1. */
+static inline int64_t fdinfo_field(int fd, const char *key)
+{
+	char path[64], line[256];
+	size_t len = strlen(key);
+	int64_t value = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, len) && line[len] == ':')
+			value = strtoll(line + len + 1, NULL, 10);
+	fclose(f);
+	return value;
+}
+
 static inline int read_u64_file(const char *path, uint64_t *value)
 {
 	char buf[64], *end;

@@ -81,25 +81,6 @@ static int find_event(char (*ev)[TRACE_LINE], int n, int from, ...)
 	return -1;
 }
 
-/* Field @key ("softmem-pool") of /proc/self/fdinfo/@fd, or -1. */
-static int64_t fdinfo_field(int fd, const char *key)
-{
-	char path[64], line[256];
-	size_t len = strlen(key);
-	int64_t value = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, len) && line[len] == ':')
-			value = strtoll(line + len + 1, NULL, 10);
-	fclose(f);
-	return value;
-}
-
 /* Text field @key of /proc/self/fdinfo/@fd into @buf; false if absent. */
 static bool fdinfo_text(int fd, const char *key, char *buf, size_t size)
 {
