@@ -12,8 +12,11 @@
 #   make bench            the speed ratios, in a VM per kernel (KERNEL="6.12"
 #                         by default; KERNEL="6.1 7.2" for others)
 #   make lint             checkpatch --strict, kernel-doc, sparse, W=1
+#   make sqlite-pcache    SQLite's page cache on softmem (examples/sqlite-pcache)
+#   make sqlite-demo      boot a VM and run SQLite under memory pressure with
+#                         that cache and with SQLite's own (KERNEL=6.12)
 
-.PHONY: all module lib selftests check bench demo lint clean
+.PHONY: all module lib selftests check bench demo lint clean sqlite-pcache sqlite-demo
 all: module lib
 
 module:
@@ -35,6 +38,12 @@ bench:
 demo:
 	tools/demo.sh
 
+sqlite-pcache: lib
+	$(MAKE) -C examples/sqlite-pcache
+
+sqlite-demo:
+	KERNEL="$(KERNEL)" tools/sqlite-demo.sh
+
 lint:
 	tools/lint.sh
 
@@ -43,3 +52,4 @@ clean:
 	$(MAKE) -C lib clean
 	-$(MAKE) -C selftests clean
 	$(MAKE) -C bench clean
+	$(MAKE) -C examples/sqlite-pcache clean

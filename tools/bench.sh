@@ -40,18 +40,6 @@ mkdir -p "$logs"
 build_log=$logs/build.log
 : >"$build_log"
 
-# step WHAT CMD...: runs CMD with its output in the build log; on failure
-# shows the log's end and exits.
-step() {
-	local what=$1
-	shift
-	echo "== $what: $*" >>"$build_log"
-	if ! ("$@") >>"$build_log" 2>&1; then
-		tail -n 30 "$build_log" >&2
-		die "$what failed (full log: $build_log)"
-	fi
-}
-
 # check_ratios OUTPUT: whether OUTPUT has one well-formed line for each ratio
 # the bench names, and no other; says what is wrong on stderr.
 check_ratios() {
@@ -100,11 +88,11 @@ run_bench() {
 }
 
 host_cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-step "installing host packages" ensure_host_packages gcc make libc6-dev \
+build_step "installing host packages" ensure_host_packages gcc make libc6-dev \
 	qemu-system-x86 busybox-static cpio numactl debootstrap zstd xz-utils \
 	libelf-dev dwarves kmod bc flex bison
-step "building the library" make -C lib libsoftmem.a
-step "building the bench" make -C bench
+build_step "building the library" make -C lib libsoftmem.a
+build_step "building the bench" make -C bench
 
 if [[ -n $kernel_dir ]]; then
 	[[ -n $module ]] || die "--kernel-dir needs --module"
@@ -122,7 +110,7 @@ for leg in $KERNEL; do
 		continue
 	fi
 	version=$(cat "$kdir/version")
-	step "building the module for $version" make KDIR="$kdir/build" \
+	build_step "building the module for $version" make KDIR="$kdir/build" \
 		KMAKE="$kdir/make" KTAG="$version" module
 	echo "== kernel $version, VM with $VM_MEM"
 	run_bench "$kdir" "build/$version/kmod/softmem.ko" || status=1

@@ -6,6 +6,10 @@
 #   - lint on the host: checkpatch --strict, kernel-doc, the library's -Werror build;
 #   - per kernel leg: the module built with W=1 and no warning, then the
 #     selftests in a qemu guest, with any splat in the guest log a failure;
+#   - per kernel leg, in the same guest after the selftests: the SQLite page
+#     cache's tests (examples/sqlite-pcache: the PCACHE2 contract, databases
+#     under drop_caches, a short speedtest1 against SQLite's default cache),
+#     each case printed as an ok/not ok line;
 #   - on one leg (BENCH_LEG, 6.12): the bench's quick mode runs and prints
 #     every ratio line (tools/bench.sh; no timing is judged).
 # Exits non-zero on any failure.  Installs the host packages it needs.
@@ -33,7 +37,7 @@ mkdir -p "$logs"
 
 ensure_host_packages gcc g++ make libc6-dev qemu-system-x86 busybox-static cpio \
 	numactl debootstrap zstd xz-utils perl python3 flex bison bc libelf-dev \
-	dwarves kmod || exit 1
+	dwarves kmod libsqlite3-dev dpkg-dev || exit 1
 
 passed=0 failed=0 skipped=0
 summary=()
@@ -80,6 +84,10 @@ result "library builds with -Wall -Wextra -Werror" $? || true
 make -s selftests >"$logs/selftests.log" 2>&1
 selftests_status=$?
 result "selftests build" $selftests_status
+make -s sqlite-pcache >"$logs/sqlite-pcache.log" 2>&1
+sqlite_status=$?
+[ "$sqlite_status" -eq 0 ] || tail -n 20 "$logs/sqlite-pcache.log"
+result "SQLite page cache builds with -Wall -Wextra -Werror" $sqlite_status
 
 for leg in $KERNELS; do
 	echo "== kernel $leg"
@@ -110,10 +118,20 @@ for leg in $KERNELS; do
 		vmlog="$logs/vm-$version"
 		mem=$VM_MEM timeout=$VM_TIMEOUT
 		[ "$leg" = debug ] && mem=$VM_MEM_DEBUG timeout=$VM_TIMEOUT_DEBUG
+		# The SQLite tests run after the selftests, in the same guest;
+		# smaller on the debug kernel, ten times slower.
+		sqlite_add=() guest=./selftests/run_all.sh
+		if [ "$sqlite_status" -eq 0 ]; then
+			sqlite_env="SQLITE_SPEEDTEST1_SIZE=5"
+			[ "$leg" = debug ] &&
+				sqlite_env="SQLITE_SPEEDTEST1_SIZE=1 SQLITE_PCACHE_QUICK=1"
+			sqlite_add=(--add examples/sqlite-pcache/build:sqlite-pcache)
+			guest="./selftests/run_all.sh; s=\$?; $sqlite_env ./sqlite-pcache/run-tests.sh || s=1; exit \$s"
+		fi
 		tools/vm-run --kernel-dir "$kdir" --mem "$mem" \
 			--timeout "$timeout" --log-dir "$vmlog" \
 			--module "build/$version/kmod/softmem.ko" \
-			--add selftests -- ./selftests/run_all.sh \
+			--add selftests "${sqlite_add[@]}" -- "$guest" \
 			>"$logs/tests-$version.log" 2>&1
 		vm_status=$?
 		grep -E '^not ok |# SKIP|did not finish' \
@@ -123,6 +141,13 @@ for leg in $KERNELS; do
 		     /^#  *FAIL / { for (i = (n > 30 ? n - 30 : 0); i < n; i++)
 					print "  " buf[i % 30] }' \
 			"$logs/tests-$version.log" | head -n 120
+		# The SQLite page cache's cases (their failures are above too),
+		# and speedtest1's times with each cache.
+		sed -n '/^# selftest sqlite_pcache$/,/^# selftest sqlite_pcache took/p' \
+			"$logs/tests-$version.log" |
+			sed -nE "s/^(ok|not ok) [0-9]+ (.*)/\1 - $version: sqlite \2/p"
+		sed -nE 's/^# pcache_test\.c:[0-9]+:[a-z0-9_]+:(speedtest1 .*): TOTAL\.* *([0-9.]+s)$/\1: \2/p' \
+			"$logs/tests-$version.log"
 		# The one-line verdicts of fault injection, stress and fuzzing.
 		sed -nE 's/^# ((fault-injection|stress|fuzz): [0-9]+ .*)/\1/p' \
 			"$logs/tests-$version.log"

@@ -23,32 +23,17 @@ vm_log=$logs/vm-run.log
 mkdir -p "$logs"
 : >"$build_log"
 
-# fail WHAT: shows the end of the build log and exits.
-fail() {
-	tail -n 30 "$build_log" >&2
-	die "$1 failed (full log: $build_log)"
-}
-
-# step WHAT CMD...: runs CMD (in a subshell, so that a die in a function
-# returns here) with its output in the build log.
-step() {
-	local what=$1
-	shift
-	echo "== $what: $*" >>"$build_log"
-	("$@") >>"$build_log" 2>&1 || fail "$what"
-}
-
 start=$SECONDS
-step "installing host packages" ensure_host_packages gcc make libc6-dev \
+build_step "installing host packages" ensure_host_packages gcc make libc6-dev \
 	qemu-system-x86 busybox-static cpio numactl debootstrap zstd xz-utils \
 	libelf-dev dwarves kmod bc flex bison
 echo "== fetching kernel $KERNEL" >>"$build_log"
 kdir=$(tools/fetch-kernel.sh "$KERNEL" 2>>"$build_log") ||
-	fail "fetching kernel $KERNEL"
+	build_fail "fetching kernel $KERNEL"
 version=$(<"$kdir/version")
-step "building the module for $version" make KERNEL="$KERNEL" module
-step "building the library" make -C lib libsoftmem.a
-step "building the demo" make -C examples softmem-demo
+build_step "building the module for $version" make KERNEL="$KERNEL" module
+build_step "building the library" make -C lib libsoftmem.a
+build_step "building the demo" make -C examples softmem-demo
 ko=build/$version/kmod/softmem.ko
 [[ -f $ko ]] || die "$ko is missing after the build (log: $build_log)"
 

@@ -16,6 +16,22 @@ die() {
 	exit 1
 }
 
+# build_fail WHAT : shows the end of $build_log (set by the caller) and exits.
+# shellcheck disable=SC2154 # build_log is the caller's
+build_fail() {
+	tail -n 30 "$build_log" >&2
+	die "$1 failed (full log: $build_log)"
+}
+
+# build_step WHAT CMD... : runs CMD (in a subshell, so that a die in a function
+# returns here) with its output appended to $build_log; on failure, build_fail WHAT.
+build_step() {
+	local what=$1
+	shift
+	echo "== $what: $*" >>"$build_log"
+	("$@") >>"$build_log" 2>&1 || build_fail "$what"
+}
+
 # ensure_host_packages PKG... : install (system apt) the packages that are not installed yet.
 # `apt-get update` runs only when the install fails because the package lists are missing/stale.
 ensure_host_packages() {
@@ -42,20 +58,24 @@ ensure_host_packages() {
 
 # private_apt NAME SUITE... -- CMD ARGS... : run apt-get/apt-cache against a private apt state in
 # $SOFTMEM_CACHE/apt/NAME that sees only the given Debian suites (the system's sources are untouched).
-# Suites ending in -security come from debian-security. Example: private_apt sid sid -- apt-get update
+# Suites ending in -security come from debian-security; a suite written src:SUITE gives a deb-src
+# line (for apt-get source). Example: private_apt sid sid -- apt-get update
 private_apt() {
-	local d="$SOFTMEM_CACHE/apt/$1" suite
+	local d="$SOFTMEM_CACHE/apt/$1" suite type
 	shift
 	mkdir -p "$d/lists/partial" "$d/cache/archives/partial" "$d/empty"
 	: >>"$d/status"
 	: >"$d/sources.list.new"
 	while [[ "$1" != -- ]]; do
-		suite="$1"
+		suite="$1" type=deb
 		shift
+		if [[ "$suite" == src:* ]]; then
+			suite="${suite#src:}" type=deb-src
+		fi
 		if [[ "$suite" == *-security ]]; then
-			echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian-security $suite main"
+			echo "$type [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian-security $suite main"
 		else
-			echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $suite main"
+			echo "$type [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $suite main"
 		fi >>"$d/sources.list.new"
 	done
 	shift
