@@ -4,7 +4,8 @@
 #
 # Static checks of the kernel code, one "ok"/"not ok" line each:
 # checkpatch.pl --strict, kernel-doc -Werror on every kernel and uAPI file,
-# and sparse on the module.  checkpatch.pl and kernel-doc come from Debian's
+# sparse on the module, and the sysfs ABI files (Documentation/ABI/testing/).
+# checkpatch.pl, kernel-doc and get_abi.pl come from Debian's
 # linux-source package (tools/fetch-linux-source.sh).
 set -uo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -43,4 +44,21 @@ check "kernel-doc -Werror" perl "$src/scripts/kernel-doc" -none -Werror \
 # sparse: make C=2 against the 6.12 headers; only reports about our files.
 sparse_out=$(make -s KERNEL=6.12 module KCFLAGS= C=2 2>&1 | grep -E '^/.*/build/[^/]+/kmod/[^ ]+: (warning|error):' || true)
 check "sparse (C=2)" printf '%s' "$sparse_out"
+# Documentation/ABI: what get_abi.pl validates, and a file for each sysfs
+# attribute (DEVICE_ATTR_*() in the stats group, module_param*()).
+# shellcheck disable=SC2013,SC2317 # names are words; called through check
+abi_missing() {
+	local name
+	for name in $(sed -nE 's/^static DEVICE_ATTR_R[OW]\((\w+)\);/\1/p' kmod/stats.c); do
+		[ -f "Documentation/ABI/testing/sysfs-class-misc-softmem-stats-$name" ] ||
+			echo "no Documentation/ABI/testing/sysfs-class-misc-softmem-stats-$name"
+	done
+	for name in $(sed -nE 's/^module_param(_cb)?\((\w+),.*/\2/p' kmod/*.c); do
+		[ -f "Documentation/ABI/testing/sysfs-module-softmem-parameters-$name" ] ||
+			echo "no Documentation/ABI/testing/sysfs-module-softmem-parameters-$name"
+	done
+}
+check "Documentation/ABI validates" perl "$src/scripts/get_abi.pl" \
+	--dir Documentation/ABI validate
+check "Documentation/ABI documents every attribute" abi_missing
 exit $status
