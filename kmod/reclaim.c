@@ -118,6 +118,17 @@ static unsigned long softmem_memcg_excess(struct mem_cgroup *memcg)
  * direct reclaimer) is at work on the node, counts our frees as progress,
  * and is done once the node has them.  A small zone that stays short (the
  * DMA zone the hog cannot use) does not keep the budget open.
+ *
+ * The high watermark counts without its boost, the min one with it, and
+ * the higher of the two wins.  The allocator boosts a zone's watermarks
+ * when an allocation steals a pageblock of another migratetype, and wakes
+ * kswapd to reclaim the boost, to head off fragmentation; a discarded
+ * region frees unmovable pageblocks, which the next movable allocation
+ * steals, so giving the boost had kswapd discard a region at each of its
+ * wakes (40 MiB for 16 needed, 6.1).  But the boosted min is where
+ * allocations fail and reclaim directly: below it, the boost must be
+ * given, or a direct reclaimer finds nothing and the OOM killer runs with
+ * suspended regions left (seen with the boost left out).
  */
 static unsigned long softmem_node_shortfall(int nid)
 {
@@ -135,7 +146,8 @@ static unsigned long softmem_node_shortfall(int nid)
 		if (!managed_zone(zone))
 			continue;
 		free = zone_page_state(zone, NR_FREE_PAGES);
-		want = high_wmark_pages(zone) + zone->lowmem_reserve[top];
+		want = max(READ_ONCE(zone->_watermark[WMARK_HIGH]),
+			   min_wmark_pages(zone)) + zone->lowmem_reserve[top];
 		if (free >= want)
 			return 0;
 		shortfall = min(shortfall, want - free);

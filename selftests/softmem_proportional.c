@@ -10,9 +10,8 @@
  * how much it wants nor, since 6.4, counts a shrinker's frees): it has only
  * the upper bound, and the test prints what the write returned.  The last
  * variant is global pressure from a memory hog in the whole (512 MiB, two
- * node) guest: the same ceiling from 64 MiB (Y + 48 MiB below, where each
- * node's kswapd taking a whole region weighs more), and from 64 MiB a floor
- * of half Y, since page cache and slab give part of what the hog needs.
+ * node) guest: the same ceiling, and from 64 MiB a floor of half Y, since
+ * page cache and slab give part of what the hog needs.
  */
 #include "softmem_test.h"
 
@@ -339,18 +338,7 @@ TEST_F_TIMEOUT(proportional, discards_what_is_asked, 600)
 	ksft_print_msg("%s: discarded %llu MiB for %llu MiB asked\n",
 		       _metadata->name, (unsigned long long)(discarded / MiB),
 		       (unsigned long long)variant->asked_mib);
-	if (variant->kind == KIND_GLOBAL && asked < 64 * MiB) {
-		/*
-		 * Each node's kswapd restores its node's high watermarks a
-		 * whole region at a time, whichever node the hog takes its
-		 * next pages from: in the two-node guest, a small request
-		 * may get a few regions more than it uses (16 to 24 MiB for
-		 * 16 asked on 6.12 and 7.2, 40 to 48 MiB on 6.1).
-		 */
-		EXPECT_GE(asked + 48 * MiB, discarded);
-	} else {
-		EXPECT_GE(asked + asked / 2 + REGION_BYTES, discarded);
-	}
+	EXPECT_GE(asked + asked / 2 + REGION_BYTES, discarded);
 	if (variant->kind == KIND_GLOBAL) {
 		/*
 		 * The guest's other reclaimable memory gives part of what
