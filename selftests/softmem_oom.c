@@ -57,11 +57,13 @@ static int kmsg_open_tail(void)
  * which the victims exit is not the order in which they were chosen: a
  * victim whose memory the OOM reaper cannot free (resumed softmem is only
  * freed when its pool closes, late in exit) is skipped after a while, and
- * the next victim may exit first on a slow kernel.
+ * the next victim may exit first on a slow kernel.  The record follows the
+ * SIGKILL, so it may come after the victim is gone: wait up to 10 s for it.
  */
 static pid_t kmsg_first_oom_victim(int fd)
 {
 	char record[2048];
+	int waits = 0;
 	ssize_t n;
 
 	for (;;) {
@@ -71,6 +73,10 @@ static pid_t kmsg_first_oom_victim(int fd)
 		n = read(fd, record, sizeof(record) - 1);
 		if (n < 0 && errno == EPIPE)
 			continue;	/* records overwritten: go on */
+		if (n < 0 && errno == EAGAIN && waits++ < 100) {
+			usleep(100 * 1000);
+			continue;
+		}
 		if (n <= 0)
 			return -1;
 		record[n] = '\0';
