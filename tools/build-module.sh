@@ -9,7 +9,8 @@
 #   the running kernel's /lib/modules/$(uname -r)/build
 #   else the 6.12 leg.
 # Each kernel gets its own copy of the sources and objects in build/<release>/,
-# with compat-probes.h from tools/compat-probes.sh.  KTAG overrides <release>.
+# where kmod/Kbuild writes compat-probes.h from kmod/probes/.  KTAG overrides
+# <release>.
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$top"
@@ -35,13 +36,9 @@ else
 fi
 
 out=$top/build/$KTAG
-mkdir -p "$out/kmod" "$out/uapi/linux"
-probes=$out/kmod/compat-probes.h
-if [ ! -f "$probes" ] ||
-	[ -n "$(find kmod/probes tools/compat-probes.sh -newer "$probes")" ]; then
-	tools/compat-probes.sh "$KMAKE" "$KDIR" "$top/kmod/probes" "$probes"
-fi
+mkdir -p "$out/kmod/probes" "$out/uapi/linux"
 cp -p kmod/*.c kmod/*.h kmod/Kbuild "$out/kmod/"
+cp -p kmod/probes/*.c "$out/kmod/probes/"
 cp -p uapi/linux/softmem.h "$out/uapi/linux/"
 "$KMAKE" -C "$KDIR" M="$out/kmod" W=1 modules
 cp "$out/kmod/softmem.ko" kmod/softmem.ko
