@@ -61,4 +61,13 @@ abi_missing() {
 check "Documentation/ABI validates" perl "$src/scripts/get_abi.pl" \
 	--dir Documentation/ABI validate
 check "Documentation/ABI documents every attribute" abi_missing
+# One version: dkms.conf's is the library's.
+# shellcheck disable=SC2317 # called through check
+version_differs() {
+	local lib dkms
+	lib=$(sed -nE 's/^VERSION[[:space:]]*:= *//p' lib/Makefile)
+	dkms=$(sed -nE 's/^PACKAGE_VERSION="(.*)"/\1/p' dkms.conf)
+	[ "$lib" = "$dkms" ] || echo "dkms.conf PACKAGE_VERSION $dkms, lib/Makefile VERSION $lib"
+}
+check "dkms.conf has the library's version" version_differs
 exit $status
