@@ -15,7 +15,7 @@
 #define REGION_BYTES	(4 * MiB)
 #define NR_REGIONS	32
 /* Far above the worker's period (manager_interval_ms, 100 ms). */
-#define WAIT_SECONDS	30
+#define WAIT_SECONDS	120
 
 static const char *const manager_params[] = {
 	"manager_high_bytes", "manager_low_bytes", "manager_free_bytes",
@@ -26,9 +26,20 @@ FIXTURE(manager) {
 	uint64_t h[NR_REGIONS];
 };
 
+/* The manager off: its default, and where each test starts and ends. */
+static void manager_off(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < sizeof(manager_params) / sizeof(*manager_params); i++)
+		set_module_param(manager_params[i], 0);
+}
+
 FIXTURE_SETUP(manager)
 {
 	SKIP_IF_NO_DEVICE();
+	/* A test stopped by its timeout had no teardown. */
+	manager_off();
 	ASSERT_EQ(0, set_oom_score_adj(-1000));
 	self->pool = softmem_open();
 	ASSERT_LE(0, self->pool);
@@ -36,10 +47,7 @@ FIXTURE_SETUP(manager)
 
 FIXTURE_TEARDOWN(manager)
 {
-	unsigned int i;
-
-	for (i = 0; i < sizeof(manager_params) / sizeof(*manager_params); i++)
-		set_module_param(manager_params[i], 0);
+	manager_off();
 	if (self->pool > 0)
 		softmem_close(self->pool);
 }
@@ -115,7 +123,7 @@ static void expect_states(struct __test_metadata *_metadata,
 			TH_LOG("region %d", i);
 }
 
-TEST_F_TIMEOUT(manager, manager_watermark, 120)
+TEST_F_TIMEOUT(manager, manager_watermark, 600)
 {
 	const uint64_t high = 64 * MiB, low = 40 * MiB;
 
@@ -176,7 +184,7 @@ static uint64_t take_memory(struct __test_metadata *_metadata, uint64_t take,
 	return allocstalls() - before;
 }
 
-TEST_F_TIMEOUT(manager, manager_free_threshold, 300)
+TEST_F_TIMEOUT(manager, manager_free_threshold, 900)
 {
 	const uint64_t threshold = 64 * MiB, need = 64 * MiB;
 	uint64_t take, stalls_on, stalls_off, discarded;

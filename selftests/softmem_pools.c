@@ -310,7 +310,7 @@ static void *watch_stats(void *arg)
 }
 
 TEST_F_TIMEOUT(pools, counters_never_negative_when_a_guessed_handle_is_freed,
-	       120)
+	       600)
 {
 	struct guess_race race = { .pool = self->a };
 	struct softmem_stats st;
