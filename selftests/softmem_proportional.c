@@ -110,6 +110,12 @@ static void fill_cache(struct __test_metadata *_metadata,
 	pid_t child;
 	int i;
 
+	/*
+	 * The previous test's reclaim may not be over: kswapd goes on until
+	 * every node is above its watermarks (boosted ones included), and
+	 * would take the new regions as they are suspended.
+	 */
+	wait_nodes_balanced(10);
 	child = fork();
 	ASSERT_LE(0, child);
 	if (!child) {

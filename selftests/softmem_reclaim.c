@@ -293,7 +293,7 @@ TEST_F(reclaim, shrinker_never_discards_resumed)
 	/* Nothing is discardable: the shrinker counts nothing of ours. */
 	EXPECT_FALSE(shrinker_list_of(dir, REGION_PAGES, &ino, &nid));
 	ASSERT_EQ(0, shrinker_scan_own(dir, 0, 1 << 20));
-	if (!access("/sys/devices/system/node/node1", F_OK)) {
+	if (node_exists(1)) {
 		ASSERT_EQ(0, shrinker_scan_own(dir, 1, 1 << 20));
 	}
 	ASSERT_EQ(0, pool_stats(self->pool, &stats));
@@ -454,20 +454,9 @@ TEST_F_TIMEOUT(reclaim, memcg_max_discards_own_regions, 300)
 		TH_LOG("%s", events);
 }
 
-/* Field @field ("MemUsed") of NUMA node @nid's meminfo, in bytes. */
-static uint64_t node_meminfo(int nid, const char *field)
-{
-	char path[96], key[48];
-
-	snprintf(path, sizeof(path),
-		 "/sys/devices/system/node/node%d/meminfo", nid);
-	snprintf(key, sizeof(key), "Node %d %s", nid, field);
-	return meminfo_file_bytes(path, key);
-}
-
 static bool have_node1(struct __test_metadata *_metadata)
 {
-	if (access("/sys/devices/system/node/node1", F_OK))
+	if (!node_exists(1))
 		SKIP(return false, "one NUMA node only");
 	return true;
 }

@@ -399,14 +399,14 @@ static inline int join_cgroup(const char *cgroup)
 }
 
 /*
- * Sum of the high watermarks of node @nid's zones, or of every zone for
- * @nid -1, in bytes (/proc/zoneinfo).
+ * Sum of field @field ("high", "boost") over node @nid's zones, or over
+ * every zone for @nid -1, in bytes (/proc/zoneinfo).
  */
-static inline uint64_t high_watermarks(int nid)
+static inline uint64_t zoneinfo_sum(int nid, const char *field)
 {
 	FILE *f = fopen("/proc/zoneinfo", "re");
 	unsigned long long pages, sum = 0;
-	char line[256];
+	char line[256], name[32];
 	int node = -1;
 
 	if (!f)
@@ -415,11 +415,18 @@ static inline uint64_t high_watermarks(int nid)
 		if (sscanf(line, "Node %d,", &node) == 1)
 			continue;
 		if ((nid < 0 || node == nid) &&
-		    sscanf(line, " high %llu", &pages) == 1)
+		    sscanf(line, " %31s %llu", name, &pages) == 2 &&
+		    !strcmp(name, field))
 			sum += pages;
 	}
 	fclose(f);
 	return sum * page_size();
+}
+
+/* Sum of the high watermarks of node @nid's zones, or of every zone (-1). */
+static inline uint64_t high_watermarks(int nid)
+{
+	return zoneinfo_sum(nid, "high");
 }
 
 /* Wait for child @pid; its exit code, or 128 + signal if it was killed. */
@@ -506,6 +513,48 @@ static inline uint64_t meminfo_file_bytes(const char *path, const char *key)
 static inline uint64_t meminfo_bytes(const char *key)
 {
 	return meminfo_file_bytes("/proc/meminfo", key);
+}
+
+/* Field @field ("MemUsed") of NUMA node @nid's meminfo, in bytes. */
+static inline uint64_t node_meminfo(int nid, const char *field)
+{
+	char path[96], key[48];
+
+	snprintf(path, sizeof(path),
+		 "/sys/devices/system/node/node%d/meminfo", nid);
+	snprintf(key, sizeof(key), "Node %d %s", nid, field);
+	return meminfo_file_bytes(path, key);
+}
+
+/* Whether NUMA node @nid exists. */
+static inline bool node_exists(int nid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d", nid);
+	return !access(path, F_OK);
+}
+
+/*
+ * Waits up to @seconds for every NUMA node to have more free memory than
+ * its high watermarks and their boosts (kswapd is then done); whether they
+ * all have.
+ */
+static inline bool wait_nodes_balanced(int seconds)
+{
+	bool balanced = false;
+	int tick, nid;
+
+	for (tick = 0; !balanced && tick < seconds * 10; tick++) {
+		if (tick)
+			usleep(100 * 1000);
+		balanced = true;
+		for (nid = 0; balanced && node_exists(nid); nid++)
+			balanced = node_meminfo(nid, "MemFree") >
+				   high_watermarks(nid) +
+				   zoneinfo_sum(nid, "boost");
+	}
+	return balanced;
 }
 
 /* Where tools/vm-run puts the module in the guest, and its sysfs directory. */
