@@ -263,27 +263,6 @@ static int softmem_pages_install(struct softmem_region *region,
 	return ret;
 }
 
-/* Pages node @nid can give before its zones reach their high watermarks. */
-static unsigned long softmem_node_room(int nid)
-{
-	pg_data_t *pgdat = NODE_DATA(nid);
-	unsigned long room = 0;
-	int i;
-
-	for (i = 0; i < MAX_NR_ZONES; i++) {
-		struct zone *zone = &pgdat->node_zones[i];
-		unsigned long free, high;
-
-		if (!managed_zone(zone))
-			continue;
-		free = zone_page_state(zone, NR_FREE_PAGES);
-		high = high_wmark_pages(zone);
-		if (free > high)
-			room += free - high;
-	}
-	return room;
-}
-
 /*
  * A node with more room than @nid for a region of @nr_pages pages, among
  * those the writer may use: its cpuset's, narrowed to its memory policy's

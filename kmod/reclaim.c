@@ -110,6 +110,44 @@ static unsigned long softmem_memcg_excess(struct mem_cgroup *memcg)
 	return excess;
 }
 
+/* The highest zone of @pgdat with pages, -1 for a node without memory. */
+static int softmem_top_zone(pg_data_t *pgdat)
+{
+	int top;
+
+	for (top = MAX_NR_ZONES - 1; top >= 0; top--)
+		if (managed_zone(&pgdat->node_zones[top]))
+			break;
+	return top;
+}
+
+/*
+ * Pages node @nid can give before its zones reach their high watermarks,
+ * less what each zone keeps from allocations that could use the node's
+ * highest zone (a region's pages could: they would not get the reserve of
+ * a DMA zone, and counting it had regions fill a node to its low watermark
+ * and wake kswapd).
+ */
+unsigned long softmem_node_room(int nid)
+{
+	pg_data_t *pgdat = NODE_DATA(nid);
+	unsigned long room = 0;
+	int i, top = softmem_top_zone(pgdat);
+
+	for (i = 0; i <= top; i++) {
+		struct zone *zone = &pgdat->node_zones[i];
+		unsigned long free, keep;
+
+		if (!managed_zone(zone))
+			continue;
+		free = zone_page_state(zone, NR_FREE_PAGES);
+		keep = high_wmark_pages(zone) + zone->lowmem_reserve[top];
+		if (free > keep)
+			room += free - keep;
+	}
+	return room;
+}
+
 /*
  * Pages that node @nid lacks to be balanced as kswapd sees it: 0 once any of
  * its zones has free pages above its high watermark and the reserve it
@@ -134,11 +172,8 @@ static unsigned long softmem_node_shortfall(int nid)
 {
 	pg_data_t *pgdat = NODE_DATA(nid);
 	unsigned long shortfall = ULONG_MAX;
-	int i, top;
+	int i, top = softmem_top_zone(pgdat);
 
-	for (top = MAX_NR_ZONES - 1; top >= 0; top--)
-		if (managed_zone(&pgdat->node_zones[top]))
-			break;
 	for (i = 0; i <= top; i++) {
 		struct zone *zone = &pgdat->node_zones[i];
 		unsigned long free, want;

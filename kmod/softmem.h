@@ -330,6 +330,7 @@ void softmem_region_add_suspended(struct softmem_region *region, long delta);
 void softmem_region_discard_locked(struct softmem_region *region,
 				   struct list_head *dispose,
 				   enum softmem_discard_reason reason);
+unsigned long softmem_node_room(int nid);
 unsigned long softmem_region_free_pages(struct list_head *dispose);
 
 /* handle.c */
@@ -406,6 +407,7 @@ void softmem_lru_del(struct softmem_region *region);
 unsigned long softmem_reclaim_node(int nid, unsigned long budget,
 				   bool within,
 				   enum softmem_discard_reason reason);
+unsigned long softmem_node_room(int nid);
 
 /* manager.c */
 void softmem_manager_init(void);
