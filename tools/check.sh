@@ -11,7 +11,10 @@
 #     under drop_caches, a short speedtest1 against SQLite's default cache),
 #     each case printed as an ok/not ok line;
 #   - on one leg (BENCH_LEG, 6.12): the bench's quick mode runs and prints
-#     every ratio line (tools/bench.sh; no timing is judged).
+#     every ratio line (tools/bench.sh; no timing is judged);
+#   - packaging (tools/package-check.sh): make install and uninstall, DKMS
+#     against every leg's headers, the Debian packages built and linted,
+#     then installed with apt and used in a Debian guest.
 # Exits non-zero on any failure.  Installs the host packages it needs.
 set -uo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -37,7 +40,7 @@ mkdir -p "$logs"
 
 ensure_host_packages gcc g++ make libc6-dev qemu-system-x86 busybox-static cpio \
 	numactl debootstrap zstd xz-utils perl python3 flex bison bc libelf-dev \
-	dwarves kmod libsqlite3-dev dpkg-dev || exit 1
+	dwarves kmod libsqlite3-dev dpkg-dev rsync || exit 1
 
 passed=0 failed=0 skipped=0
 summary=()
@@ -81,9 +84,18 @@ fi
 echo "== library and selftests"
 make -s lib >"$logs/lib.log" 2>&1
 result "library builds with -Wall -Wextra -Werror" $? || true
-make -s selftests >"$logs/selftests.log" 2>&1
+# The guests run the selftests from their installed kselftest collection.
+collection=$logs/kselftest
+make -s lib >>"$logs/selftests.log" 2>&1 &&
+	make -s -C selftests install INSTALL_PATH="$collection" \
+		>>"$logs/selftests.log" 2>&1
 selftests_status=$?
-result "selftests build" $selftests_status
+[ "$selftests_status" -eq 0 ] || tail -n 20 "$logs/selftests.log"
+result "selftests build and install as a kselftest collection" $selftests_status
+tools/kselftest-tree-check.sh >"$logs/kselftest-tree.log" 2>&1
+ktree_status=$?
+[ "$ktree_status" -eq 0 ] || tail -n 20 "$logs/kselftest-tree.log"
+result "selftests build and install in a kernel tree (TARGETS=softmem)" $ktree_status
 make -s sqlite-pcache >"$logs/sqlite-pcache.log" 2>&1
 sqlite_status=$?
 [ "$sqlite_status" -eq 0 ] || tail -n 20 "$logs/sqlite-pcache.log"
@@ -120,18 +132,23 @@ for leg in $KERNELS; do
 		[ "$leg" = debug ] && mem=$VM_MEM_DEBUG timeout=$VM_TIMEOUT_DEBUG
 		# The SQLite tests run after the selftests, in the same guest;
 		# smaller on the debug kernel, ten times slower.
-		sqlite_add=() guest=./selftests/run_all.sh
+		# run_all.sh runs the collection; then the kernel's own runner,
+		# run_kselftest.sh, runs two of its tests unchanged.
+		guest="./kselftest/softmem/run_all.sh; s=\$?"
+		guest="$guest; ./kselftest/run_kselftest.sh -t softmem:softmem_ops -t softmem:softmem_states"
+		sqlite_add=()
 		if [ "$sqlite_status" -eq 0 ]; then
 			sqlite_env="SQLITE_SPEEDTEST1_SIZE=5"
 			[ "$leg" = debug ] &&
 				sqlite_env="SQLITE_SPEEDTEST1_SIZE=1 SQLITE_PCACHE_QUICK=1"
 			sqlite_add=(--add examples/sqlite-pcache/build:sqlite-pcache)
-			guest="./selftests/run_all.sh; s=\$?; $sqlite_env ./sqlite-pcache/run-tests.sh || s=1; exit \$s"
+			guest="$guest; $sqlite_env ./sqlite-pcache/run-tests.sh || s=1"
 		fi
+		guest="$guest; exit \$s"
 		tools/vm-run --kernel-dir "$kdir" --mem "$mem" \
 			--timeout "$timeout" --log-dir "$vmlog" \
 			--module "build/$version/kmod/softmem.ko" \
-			--add selftests "${sqlite_add[@]}" -- "$guest" \
+			--add "$collection:kselftest" "${sqlite_add[@]}" -- "$guest" \
 			>"$logs/tests-$version.log" 2>&1
 		vm_status=$?
 		grep -E '^not ok |# SKIP|did not finish' \
@@ -159,6 +176,16 @@ for leg in $KERNELS; do
 		read -r p f s < <(count_ktap "$logs/tests-$version.log")
 		leg_pass=$((leg_pass + p)) leg_fail=$((leg_fail + f))
 		leg_skip=$((leg_skip + s))
+		# run_kselftest.sh's verdicts: one line per test it ran.
+		ksft_ok=$(grep -cE '^ok [0-9]+ selftests: softmem: ' "$logs/tests-$version.log")
+		if [ "$ksft_ok" -eq 2 ]; then
+			echo "ok - $version: run_kselftest.sh runs the installed collection"
+			leg_pass=$((leg_pass + 1))
+		else
+			grep -E '^(not )?ok [0-9]+ selftests: ' "$logs/tests-$version.log"
+			echo "not ok - $version: run_kselftest.sh runs the installed collection"
+			leg_fail=$((leg_fail + 1)) f=$((f + 1))
+		fi
 		case $vm_status in
 		0) ;;
 		124) echo "not ok - $version: guest timed out"; leg_fail=$((leg_fail + 1)) ;;
@@ -195,6 +222,24 @@ for leg in $KERNELS; do
 	skipped=$((skipped + leg_skip))
 	summary+=("kernel $version: $leg_pass passed, $leg_fail failed, $leg_skip skipped in $((SECONDS - leg_start)) s")
 done
+
+# Installing: make install, DKMS on every leg's headers, the Debian
+# packages built, linted, and installed and used in a Debian guest.
+echo "== packaging"
+pkg_start=$SECONDS
+KERNELS=$KERNELS VM_TIMEOUT=$VM_TIMEOUT tools/package-check.sh \
+	>"$logs/package-check.log" 2>&1
+pkg_status=$?
+grep -E '^(not ok|ok) - |^#   ' "$logs/package-check.log"
+read -r p f < <(awk '/^ok - / { p++ } /^not ok - / { f++ }
+		     END { printf "%d %d\n", p, f }' "$logs/package-check.log")
+if [ "$pkg_status" -ne 0 ] && [ "$f" -eq 0 ]; then
+	tail -n 20 "$logs/package-check.log"
+	echo "not ok - packaging checks ran (exit $pkg_status)"
+	f=$((f + 1))
+fi
+passed=$((passed + p)) failed=$((failed + f))
+summary+=("packaging: $p passed, $f failed in $((SECONDS - pkg_start)) s")
 
 echo "== summary (logs in $logs)"
 printf '%s\n' "${summary[@]}"

@@ -96,3 +96,47 @@ private_apt() {
 		-o APT::Architecture=amd64 -o APT::Architectures=amd64 \
 		-o Acquire::Languages=none -o APT::Sandbox::User=root "$@"
 }
+
+# guest_modules KDIR VERSION OUTDIR MODULE...: copies MODULE and what it
+# depends on, uncompressed, from the kernel leg in KDIR into OUTDIR and prints
+# their paths, dependencies first; modules built into the kernel are left out.
+guest_modules() {
+	local kdir=$1 version=$2 outdir=$3 mod file dep out alt builtin
+	shift 3
+	for mod in "$@"; do
+		out=$outdir/$mod.ko
+		[[ -e $out ]] && continue
+		alt=${mod//_/-}
+		file=$(find "$kdir/root" -path "*/modules/$version/*" \
+			\( -name "$mod.ko*" -o -name "$alt.ko*" \) | head -n 1)
+		if [[ -z $file ]]; then
+			builtin=$(find "$kdir/root" -path "*/modules/$version/modules.builtin" | head -n 1)
+			if [[ -n $builtin ]] && grep -qE "/($mod|$alt)\.ko\$" "$builtin"; then
+				continue
+			fi
+			die "kernel $version has no module $mod (try KERNEL=6.12)"
+		fi
+		for dep in $(modinfo -F depends "$file" | tr ',' ' '); do
+			guest_modules "$kdir" "$version" "$outdir" "$dep"
+		done
+		case $file in
+		*.xz) xz -dc "$file" >"$out" ;;
+		*.zst) zstd -q -dc "$file" >"$out" ;;
+		*) cp "$file" "$out" ;;
+		esac
+		echo "$out"
+	done
+}
+
+# ext4_guest_modules KDIR VERSION OUTDIR: guest_modules for a virtio disk
+# with ext4 on it (vm-run --disk; mount -t ext4 /dev/vda in the guest).
+ext4_guest_modules() {
+	local crc32c=()
+	mkdir -p "$3"
+	# ext4 of 6.x asks the crypto API for crc32c at every mount (7.x has it
+	# built in): load the generic one when the kernel has it as a module.
+	if find "$1/root" -path "*/modules/$2/*" -name 'crc32c_generic.ko*' | grep -q .; then
+		crc32c=(crc32c_generic)
+	fi
+	guest_modules "$1" "$2" "$3" virtio_blk "${crc32c[@]}" ext4
+}

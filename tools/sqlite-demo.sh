@@ -34,37 +34,6 @@ rm -rf "$logs"
 mkdir -p "$logs/modules"
 : >"$build_log"
 
-# guest_modules KDIR VERSION MODULE...: copies MODULE and what it depends
-# on, uncompressed, into $logs/modules and prints their paths, dependencies
-# first; modules built into the kernel are left out.
-guest_modules() {
-	local kdir=$1 version=$2 mod file dep out alt builtin
-	shift 2
-	for mod in "$@"; do
-		out=$logs/modules/$mod.ko
-		[[ -e $out ]] && continue
-		alt=${mod//_/-}
-		file=$(find "$kdir/root" -path "*/modules/$version/*" \
-			\( -name "$mod.ko*" -o -name "$alt.ko*" \) | head -n 1)
-		if [[ -z $file ]]; then
-			builtin=$(find "$kdir/root" -path "*/modules/$version/modules.builtin" | head -n 1)
-			if [[ -n $builtin ]] && grep -qE "/($mod|$alt)\.ko\$" "$builtin"; then
-				continue
-			fi
-			die "kernel $version has no module $mod (try KERNEL=6.12)"
-		fi
-		for dep in $(modinfo -F depends "$file" | tr ',' ' '); do
-			guest_modules "$kdir" "$version" "$dep"
-		done
-		case $file in
-		*.xz) xz -dc "$file" >"$out" ;;
-		*.zst) zstd -q -dc "$file" >"$out" ;;
-		*) cp "$file" "$out" ;;
-		esac
-		echo "$out"
-	done
-}
-
 start=$SECONDS
 build_step "installing host packages" ensure_host_packages gcc make libc6-dev \
 	qemu-system-x86 busybox-static cpio numactl debootstrap zstd xz-utils \
@@ -79,13 +48,7 @@ build_step "building the library" make -C lib libsoftmem.a
 build_step "building examples/sqlite-pcache" make -C examples/sqlite-pcache
 ko=build/$version/kmod/softmem.ko
 [[ -f $ko ]] || die "$ko is missing after the build (log: $build_log)"
-# ext4 of 6.x asks the crypto API for crc32c at every mount (7.x has it
-# built in): load the generic one when the kernel has it as a module.
-crc32c=()
-if find "$kdir/root" -path "*/modules/$version/*" -name 'crc32c_generic.ko*' | grep -q .; then
-	crc32c=(crc32c_generic)
-fi
-guest_modules "$kdir" "$version" virtio_blk "${crc32c[@]}" ext4 >"$logs/modules.list"
+ext4_guest_modules "$kdir" "$version" "$logs/modules" >"$logs/modules.list"
 mapfile -t mods <"$logs/modules.list"
 modargs=()
 for m in "${mods[@]}" "$ko"; do
