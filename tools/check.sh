@@ -126,7 +126,36 @@ for leg in $KERNELS; do
 		echo "not ok - $version: module builds with W=1, no warning"
 	fi
 
-	if [ -f "build/$version/kmod/softmem.ko" ] && [ "$selftests_status" -eq 0 ]; then
+	# A foreign leg's guest runs the collection cross-built for it.
+	leg_collection=$collection leg_sqlite=$sqlite_status
+	case $leg in
+	arm64-*)
+		leg_collection=$logs/kselftest-arm64
+		# The SQLite page cache links the host's libsqlite3: amd64 only.
+		leg_sqlite=1
+		echo "ok - $version: SQLite page cache tests # SKIP built for amd64 only"
+		leg_skip=$((leg_skip + 1))
+		mkdir -p "$logs/selftests-arm64"
+		if ensure_host_packages qemu-system-arm gcc-aarch64-linux-gnu \
+			g++-aarch64-linux-gnu libc6-dev-arm64-cross \
+			>"$logs/selftests-arm64.log" 2>&1 &&
+			make -s -C selftests CROSS_COMPILE=aarch64-linux-gnu- \
+				OUTPUT="$logs/selftests-arm64" install \
+				INSTALL_PATH="$leg_collection" \
+				>>"$logs/selftests-arm64.log" 2>&1; then
+			echo "ok - $version: selftests cross-build for arm64"
+			leg_pass=$((leg_pass + 1))
+		else
+			tail -n 20 "$logs/selftests-arm64.log"
+			echo "not ok - $version: selftests cross-build for arm64"
+			leg_fail=$((leg_fail + 1))
+			rm -rf "$leg_collection"
+		fi
+		;;
+	esac
+
+	if [ -f "build/$version/kmod/softmem.ko" ] && [ "$selftests_status" -eq 0 ] &&
+		[ -d "$leg_collection" ]; then
 		vmlog="$logs/vm-$version"
 		mem=$VM_MEM timeout=$VM_TIMEOUT
 		[ "$leg" = debug ] && mem=$VM_MEM_DEBUG timeout=$VM_TIMEOUT_DEBUG
@@ -137,7 +166,7 @@ for leg in $KERNELS; do
 		guest="./kselftest/softmem/run_all.sh; s=\$?"
 		guest="$guest; ./kselftest/run_kselftest.sh -t softmem:softmem_ops -t softmem:softmem_states"
 		sqlite_add=()
-		if [ "$sqlite_status" -eq 0 ]; then
+		if [ "$leg_sqlite" -eq 0 ]; then
 			sqlite_env="SQLITE_SPEEDTEST1_SIZE=5"
 			[ "$leg" = debug ] &&
 				sqlite_env="SQLITE_SPEEDTEST1_SIZE=1 SQLITE_PCACHE_QUICK=1"
@@ -148,7 +177,7 @@ for leg in $KERNELS; do
 		tools/vm-run --kernel-dir "$kdir" --mem "$mem" \
 			--timeout "$timeout" --log-dir "$vmlog" \
 			--module "build/$version/kmod/softmem.ko" \
-			--add "$collection:kselftest" "${sqlite_add[@]}" -- "$guest" \
+			--add "$leg_collection:kselftest" "${sqlite_add[@]}" -- "$guest" \
 			>"$logs/tests-$version.log" 2>&1
 		vm_status=$?
 		grep -E '^not ok |# SKIP|did not finish' \

@@ -13,7 +13,9 @@
  * exit status of the qemu process.
  *
  * If the device is missing the write does nothing; fall back to a plain
- * power-off so the VM still ends (the host then sees no status).
+ * power-off so the VM still ends (the host then sees no status).  Other
+ * architectures (arm64) have no such device and just power off: the host
+ * reads CODE from the console log instead.
  *
  * Powering off is drastic, so the helper refuses to act unless the root
  * file system is the initramfs (ramfs or tmpfs): running it by mistake on a
@@ -27,7 +29,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
 #include <sys/io.h>
+#endif
 #include <sys/reboot.h>
 #include <sys/vfs.h>
 #include <termios.h>
@@ -87,6 +91,7 @@ int main(int argc, char **argv)
 		drain_tty(argv[i]);
 	sync();
 
+#if defined(__x86_64__) || defined(__i386__)
 	if (ioperm(DEBUG_EXIT_PORT, 4, 1)) {
 		perror("poweroff-status: ioperm");
 	} else {
@@ -95,6 +100,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "poweroff-status: no isa-debug-exit device at 0x%x\n",
 			DEBUG_EXIT_PORT);
 	}
+#endif
 
 	reboot(RB_POWER_OFF);
 	perror("poweroff-status: reboot");

@@ -8,7 +8,8 @@
 # the root has.  The guest has no network: every dependency of the packages
 # is installed already.  The .deb files and the programs to build are in
 # the directory of this script.  Prints one "ok - " or "not ok - " line per
-# step (the log of a failed step follows it); exits 1 if any failed.
+# step, with its time (the log of a failed step follows it); exits 1 if any
+# failed.
 # shellcheck disable=SC2016 # the sh -c scripts expand their own variables
 set -u
 export LC_ALL=C DEBIAN_FRONTEND=noninteractive PATH=/usr/sbin:/usr/bin:/sbin:/bin
@@ -18,12 +19,12 @@ status=0
 
 # step WHAT CMD...: runs CMD with its output in step.log.
 step() {
-	local what=$1
+	local what=$1 start=$SECONDS
 	shift
 	if "$@" >step.log 2>&1; then
-		echo "ok - debian guest: $what"
+		echo "ok - debian guest: $what ($((SECONDS - start)) s)"
 	else
-		echo "not ok - debian guest: $what"
+		echo "not ok - debian guest: $what ($((SECONDS - start)) s)"
 		tail -n 30 step.log | sed 's/^/#   /'
 		status=1
 	fi
