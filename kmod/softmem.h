@@ -330,7 +330,6 @@ void softmem_region_add_suspended(struct softmem_region *region, long delta);
 void softmem_region_discard_locked(struct softmem_region *region,
 				   struct list_head *dispose,
 				   enum softmem_discard_reason reason);
-unsigned long softmem_node_room(int nid);
 unsigned long softmem_region_free_pages(struct list_head *dispose);
 
 /* handle.c */
