@@ -28,12 +28,16 @@ VM_MEM=${VM_MEM:-512M}
 # bookkeeping: its guest gets more, so that the tests find about the same
 # memory free as on the Debian kernels.
 VM_MEM_DEBUG=${VM_MEM_DEBUG:-768M}
-VM_TIMEOUT=${VM_TIMEOUT:-1500}
+# A stock leg's guest takes 3 to 5 minutes.
+VM_TIMEOUT=${VM_TIMEOUT:-900}
 # The debug kernel runs the suite about ten times slower, and more than
 # that on a busy host: its guest gets longer before it counts as hung.
 VM_TIMEOUT_DEBUG=${VM_TIMEOUT_DEBUG:-2700}
 # The leg that also runs the bench's quick mode (tools/bench.sh).
 BENCH_LEG=${BENCH_LEG:-6.12}
+# The stress test's operations on the debug leg (its own default is 1 M,
+# five minutes there).
+DEBUG_STRESS_OPS=${DEBUG_STRESS_OPS:-400000}
 logs="$top/build/check"
 rm -rf "$logs"
 mkdir -p "$logs"
@@ -159,11 +163,15 @@ for leg in $KERNELS; do
 		vmlog="$logs/vm-$version"
 		mem=$VM_MEM timeout=$VM_TIMEOUT
 		[ "$leg" = debug ] && mem=$VM_MEM_DEBUG timeout=$VM_TIMEOUT_DEBUG
+		# An emulated arm64 guest takes about twice as long.
+		case $leg in arm64-*) timeout=$((VM_TIMEOUT * 2)) ;; esac
 		# The SQLite tests run after the selftests, in the same guest;
 		# smaller on the debug kernel, ten times slower.
 		# run_all.sh runs the collection; then the kernel's own runner,
 		# run_kselftest.sh, runs two of its tests unchanged.
-		guest="./kselftest/softmem/run_all.sh; s=\$?"
+		stress_env=
+		[ "$leg" = debug ] && stress_env="SOFTMEM_STRESS_OPS=$DEBUG_STRESS_OPS "
+		guest="${stress_env}./kselftest/softmem/run_all.sh; s=\$?"
 		guest="$guest; ./kselftest/run_kselftest.sh -t softmem:softmem_ops -t softmem:softmem_states"
 		sqlite_add=()
 		if [ "$leg_sqlite" -eq 0 ]; then
@@ -215,6 +223,16 @@ for leg in $KERNELS; do
 			echo "not ok - $version: run_kselftest.sh runs the installed collection"
 			leg_fail=$((leg_fail + 1)) f=$((f + 1))
 		fi
+		# A splat or a hang: its lines, and where the guest was, so that a
+		# CI log says why without the guest's console.
+		case $vm_status in
+		124 | 125)
+			sed -n '/KERNEL SPLAT in/,/^=====*$/p' "$logs/tests-$version.log" |
+				head -n 80
+			grep -E '^# (selftest|  RUN|  *OK|  *FAIL)' \
+				"$logs/tests-$version.log" | tail -n 5 | sed 's/^/  last: /'
+			;;
+		esac
 		case $vm_status in
 		0) ;;
 		124) echo "not ok - $version: guest timed out"; leg_fail=$((leg_fail + 1)) ;;
