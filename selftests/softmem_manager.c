@@ -148,56 +148,80 @@ TEST_F_TIMEOUT(manager, manager_watermark, 600)
 	expect_states(_metadata, self, 16, 27, SOFTMEM_INTACT);
 }
 
+/* Workers that take memory at once, one per CPU of the test guest. */
+#define TAKERS		2
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE	23
+#endif
+
 /*
- * A child takes @take bytes 4 MiB at a time; before each step it waits (a
- * bounded time) for MemAvailable to be back above @wait_for, which the
- * manager restores when it is on.  Returns the allocstall count it caused.
+ * Takes @bytes 4 MiB at a time, each step populated in one call
+ * (MADV_POPULATE_WRITE, or written where the kernel lacks it), after waiting
+ * (a bounded time) for MemAvailable to be back above @wait_for.  Exits.
+ */
+static void take_share(uint64_t bytes, uint64_t wait_for)
+{
+	const uint64_t step = 4 * MiB;
+	uint64_t done;
+	char *p;
+
+	set_oom_score_adj(1000);
+	prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
+	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		_exit(1);
+	for (done = 0; done + step <= bytes; done += step) {
+		double deadline = now_seconds() + 5;
+
+		while (meminfo_bytes("MemAvailable") < wait_for &&
+		       now_seconds() < deadline)
+			usleep(10 * 1000);
+		if (madvise(p + done, step, MADV_POPULATE_WRITE))
+			memset(p + done, 0x5a, step);
+	}
+	_exit(0);
+}
+
+/*
+ * TAKERS children take @take bytes between them (take_share()): memory
+ * taken as quickly as processes can, on every CPU at once, which kswapd
+ * alone does not keep up with.  The manager, when on, restores
+ * MemAvailable above @wait_for between their steps.  Returns the
+ * allocstall count they caused.
  */
 static uint64_t take_memory(struct __test_metadata *_metadata, uint64_t take,
 			    uint64_t wait_for)
 {
 	uint64_t before = allocstalls();
-	pid_t child = fork();
+	pid_t child[TAKERS];
+	int i;
 
-	if (!child) {
-		const uint64_t step = 4 * MiB;
-		uint64_t done;
-		char *p;
-
-		set_oom_score_adj(1000);
-		prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
-		p = mmap(NULL, take, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (p == MAP_FAILED)
-			_exit(1);
-		for (done = 0; done < take; done += step) {
-			double deadline = now_seconds() + 5;
-
-			while (meminfo_bytes("MemAvailable") < wait_for &&
-			       now_seconds() < deadline)
-				usleep(10 * 1000);
-			memset(p + done, 0x5a, step);
-		}
-		_exit(0);
+	for (i = 0; i < TAKERS; i++) {
+		child[i] = fork();
+		ASSERT_LE(0, child[i]);
+		if (!child[i])
+			take_share(take / TAKERS, wait_for);
 	}
-	EXPECT_EQ(0, wait_child(child));
+	for (i = 0; i < TAKERS; i++)
+		EXPECT_EQ(0, wait_child(child[i]));
 	return allocstalls() - before;
 }
 
 TEST_F_TIMEOUT(manager, manager_free_threshold, 900)
 {
-	const uint64_t threshold = 64 * MiB, need = 64 * MiB;
+	const uint64_t threshold = 48 * MiB, need = 32 * MiB;
 	uint64_t take, stalls_on, stalls_off, discarded;
 	struct softmem_stats st;
 	int n = NR_REGIONS;
 
 	/*
-	 * 128 MiB of suspended cache, and a process that takes what is
-	 * available down to the threshold, and 64 MiB more.
+	 * 128 MiB of suspended cache, and processes that take all that is
+	 * available and 32 MiB more, which only softmem can give.
 	 */
 	fill(_metadata, self, 0, n, true);
-	take = (meminfo_bytes("MemAvailable") - threshold + need) &
-	       ~(4 * MiB - 1);
+	take = (meminfo_bytes("MemAvailable") + need) & ~(4 * MiB - 1);
 
 	ASSERT_EQ(0, set_module_param("manager_free_bytes", threshold));
 	stalls_on = take_memory(_metadata, take, threshold - 8 * MiB);
@@ -216,7 +240,12 @@ TEST_F_TIMEOUT(manager, manager_free_threshold, 900)
 	/* Nothing resident needs the memory back: the cache was spared. */
 	EXPECT_GT(n * REGION_BYTES, discarded);
 
-	/* The same with the manager off: reclaim gets it, by stalling. */
+	/*
+	 * The same with the manager off: kswapd and direct reclaim get it.
+	 * How often the takers stall depends on how kswapd keeps up with
+	 * them, which is the host's speed: reported, not judged (0 to 5 in
+	 * the test guest; discarding a region is quick).
+	 */
 	ASSERT_EQ(0, softmem_close(self->pool));
 	self->pool = softmem_open();
 	ASSERT_LE(0, self->pool);

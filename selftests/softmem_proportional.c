@@ -11,7 +11,10 @@
  * the upper bound, and the test prints what the write returned.  The last
  * variant is global pressure from a memory hog in the whole (512 MiB, two
  * node) guest: the same ceiling, and from 64 MiB a floor of half Y, since
- * page cache and slab give part of what the hog needs.
+ * page cache and slab give part of what the hog needs.  Global reclaim
+ * balances each node on its own, so there Y is what the nodes had to give
+ * beyond their free memory for the hog's pages on them, when more than
+ * asked (see struct hog_nodes).
  */
 #include "softmem_test.h"
 
@@ -173,8 +176,8 @@ static int cgroup_write(FIXTURE_DATA(proportional) *self, const char *file,
  * Touch @bytes of anonymous memory from a child (in @cgroup if not NULL);
  * when @held is not NULL, call it while the child still holds the memory.
  */
-static int hog(const char *cgroup, uint64_t bytes, void (*held)(void *),
-	       void *arg)
+static int hog(const char *cgroup, uint64_t bytes,
+	       void (*held)(pid_t child, void *arg), void *arg)
 {
 	int ready[2], release[2];
 	char c = 0;
@@ -212,17 +215,92 @@ static int hog(const char *cgroup, uint64_t bytes, void (*held)(void *),
 	close(ready[1]);
 	close(release[0]);
 	if (read(ready[0], &c, 1) == 1 && held)
-		held(arg);
+		held(child, arg);
 	close(release[1]);
 	close(ready[0]);
 	return wait_child(child);
 }
 
-/* Free memory above the high watermarks, in @arg (an int64_t). */
-static void measure_spare(void *arg)
+#define MAX_NODES	8
+
+/*
+ * Global pressure, node by node.  kswapd balances each node on its own, and
+ * the hog's pages go where its memory policy (interleave) puts them: a node
+ * that gives the hog more than it had free must reclaim the difference,
+ * even while the other node still has room, whenever its kswapd refills it
+ * before the hog's allocations fall back to the other node (seen on 6.1 on
+ * a loaded host: 48 MiB discarded on node 1, all of it needed there, with
+ * 32 MiB free on node 0).  What the nodes needed is the measure then.
+ */
+struct hog_nodes {
+	uint64_t room[MAX_NODES];	/* free above the high marks, before */
+	uint64_t placed[MAX_NODES];	/* the hog's pages there, while held */
+	int64_t spare;			/* free above the high marks, while held */
+};
+
+/* Free memory above node @nid's high watermarks, 0 below them. */
+static uint64_t node_room(int nid)
 {
-	*(int64_t *)arg = (int64_t)meminfo_bytes("MemFree") -
-			  (int64_t)high_watermarks(-1);
+	uint64_t free = node_meminfo(nid, "MemFree");
+	uint64_t high = high_watermarks(nid);
+
+	return free > high ? free - high : 0;
+}
+
+/* Bytes of @pid's anonymous memory on each node, from its numa_maps. */
+static void anon_per_node(pid_t pid, uint64_t *placed)
+{
+	char path[64], line[1024], *tok, *save;
+	unsigned long long pages;
+	FILE *f;
+	int nid;
+
+	snprintf(path, sizeof(path), "/proc/%d/numa_maps", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strstr(line, " anon="))
+			continue;
+		for (tok = strtok_r(line, " \n", &save); tok;
+		     tok = strtok_r(NULL, " \n", &save))
+			if (sscanf(tok, "N%d=%llu", &nid, &pages) == 2 &&
+			    nid >= 0 && nid < MAX_NODES)
+				placed[nid] += pages * page_size();
+	}
+	fclose(f);
+}
+
+/* While the hog holds its memory: where it is, and what is still free. */
+static void measure_hog(pid_t child, void *arg)
+{
+	struct hog_nodes *nodes = arg;
+
+	anon_per_node(child, nodes->placed);
+	nodes->spare = (int64_t)meminfo_bytes("MemFree") -
+		       (int64_t)high_watermarks(-1);
+}
+
+/*
+ * What the nodes had to give the hog beyond their free memory, logged node
+ * by node: at least what the test asked for.
+ */
+static uint64_t nodes_needed(const struct hog_nodes *nodes, uint64_t asked)
+{
+	uint64_t need = 0, node_need;
+	int nid;
+
+	for (nid = 0; nid < MAX_NODES && node_exists(nid); nid++) {
+		node_need = nodes->placed[nid] > nodes->room[nid] ?
+			    nodes->placed[nid] - nodes->room[nid] : 0;
+		ksft_print_msg("node %d: the hog took %llu MiB, %llu MiB were free above the high marks: %llu MiB needed\n",
+			       nid,
+			       (unsigned long long)(nodes->placed[nid] / MiB),
+			       (unsigned long long)(nodes->room[nid] / MiB),
+			       (unsigned long long)(node_need / MiB));
+		need += node_need;
+	}
+	return need > asked ? need : asked;
 }
 
 /*
@@ -288,10 +366,11 @@ FIXTURE_TEARDOWN(proportional)
 TEST_F_TIMEOUT(proportional, discards_what_is_asked, 600)
 {
 	uint64_t asked = variant->asked_mib * MiB, usage, before, discarded;
+	struct hog_nodes nodes = { .spare = 0 };
 	struct softmem_stats stats;
+	uint64_t judged = asked;
 	bool must_meet = true;
-	int64_t spare = 0;
-	int ret = 0;
+	int ret = 0, nid;
 
 	/*
 	 * The debug kernel looks for splats, at a tenth of the speed: one
@@ -334,24 +413,28 @@ TEST_F_TIMEOUT(proportional, discards_what_is_asked, 600)
 		break;
 	case KIND_GLOBAL:
 		/* What the hog takes beyond free memory down to the marks. */
+		for (nid = 0; nid < MAX_NODES && node_exists(nid); nid++)
+			nodes.room[nid] = node_room(nid);
 		usage = meminfo_bytes("MemFree") - high_watermarks(-1);
-		ret = hog(NULL, usage + asked, measure_spare, &spare);
+		ret = hog(NULL, usage + asked, measure_hog, &nodes);
 		break;
 	}
 	ASSERT_EQ(0, ret);
+	if (variant->kind == KIND_GLOBAL)
+		judged = nodes_needed(&nodes, asked);
 
 	discarded = discarded_bytes(_metadata, self) - before;
 	ksft_print_msg("%s: discarded %llu MiB for %llu MiB asked\n",
 		       _metadata->name, (unsigned long long)(discarded / MiB),
 		       (unsigned long long)variant->asked_mib);
-	EXPECT_GE(asked + asked / 2 + REGION_BYTES, discarded);
+	EXPECT_GE(judged + judged / 2 + REGION_BYTES, discarded);
 	if (variant->kind == KIND_GLOBAL) {
 		/*
 		 * The guest's other reclaimable memory gives part of what
 		 * the hog needs, and may give a small request all of it.
 		 */
 		ksft_print_msg("%lld MiB still free above the high watermarks while the hog held its memory\n",
-			       (long long)(spare / (int64_t)MiB));
+			       (long long)(nodes.spare / (int64_t)MiB));
 		if (asked >= 64 * MiB)
 			EXPECT_LE(asked / 2, discarded);
 	} else if (must_meet) {
