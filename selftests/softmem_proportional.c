@@ -228,9 +228,11 @@ static int hog(const char *cgroup, uint64_t bytes,
  * the hog's pages go where its memory policy (interleave) puts them: a node
  * that gives the hog more than it had free must reclaim the difference,
  * even while the other node still has room, whenever its kswapd refills it
- * before the hog's allocations fall back to the other node (seen on 6.1 on
- * a loaded host: 48 MiB discarded on node 1, all of it needed there, with
- * 32 MiB free on node 0).  What the nodes needed is the measure then.
+ * before the hog's allocations fall back to the other node.  Seen on 6.1 on
+ * a loaded host, after earlier tests left node 0 with 29 MiB free and node
+ * 1 with 103: the hog took 72 MiB on node 0, and 48 MiB were discarded for
+ * 16 asked, 43 of them needed on node 0.  What the nodes needed is the
+ * measure then.
  */
 struct hog_nodes {
 	uint64_t room[MAX_NODES];	/* free above the high marks, before */
