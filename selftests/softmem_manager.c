@@ -185,11 +185,10 @@ static void take_share(uint64_t bytes, uint64_t wait_for)
 }
 
 /*
- * TAKERS children take @take bytes between them (take_share()): memory
- * taken as quickly as processes can, on every CPU at once, which kswapd
- * alone does not keep up with.  The manager, when on, restores
- * MemAvailable above @wait_for between their steps.  Returns the
- * allocstall count they caused.
+ * TAKERS children take @take bytes between them (take_share()), as quickly
+ * as processes can and on every CPU at once, for kswapd to keep up with.
+ * The manager, when on, restores MemAvailable above @wait_for between
+ * their steps.  Returns the allocstall count they caused.
  */
 static uint64_t take_memory(struct __test_metadata *_metadata, uint64_t take,
 			    uint64_t wait_for)
