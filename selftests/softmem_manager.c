@@ -13,7 +13,7 @@
 #include "softmem_test.h"
 
 #define REGION_BYTES	(4 * MiB)
-#define NR_REGIONS	32
+#define NR_REGIONS	48
 /* Far above the worker's period (manager_interval_ms, 100 ms). */
 #define WAIT_SECONDS	120
 
@@ -210,14 +210,14 @@ static uint64_t take_memory(struct __test_metadata *_metadata, uint64_t take,
 
 TEST_F_TIMEOUT(manager, manager_free_threshold, 900)
 {
-	const uint64_t threshold = 48 * MiB, need = 32 * MiB;
+	const uint64_t threshold = 32 * MiB, need = 16 * MiB;
 	uint64_t take, stalls_on, stalls_off, discarded;
 	struct softmem_stats st;
 	int n = NR_REGIONS;
 
 	/*
-	 * 128 MiB of suspended cache, and processes that take all that is
-	 * available and 32 MiB more, which only softmem can give.
+	 * 192 MiB of suspended cache, and processes that take all that is
+	 * available and 16 MiB more, which only softmem can give.
 	 */
 	fill(_metadata, self, 0, n, true);
 	take = (meminfo_bytes("MemAvailable") + need) & ~(4 * MiB - 1);
