@@ -151,10 +151,6 @@ TEST_F_TIMEOUT(manager, manager_watermark, 600)
 /* Workers that take memory at once, one per CPU of the test guest. */
 #define TAKERS		2
 
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE	23
-#endif
-
 /*
  * Takes @bytes 4 MiB at a time, each step populated in one call
  * (MADV_POPULATE_WRITE, or written where the kernel lacks it), after waiting
