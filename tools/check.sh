@@ -226,18 +226,18 @@ for leg in $KERNELS; do
 		# A splat or a hang: its lines, and where the guest was, so that a
 		# CI log says why without the guest's console.
 		case $vm_status in
+		0) ;;
 		124 | 125)
 			sed -n '/KERNEL SPLAT in/,/^=====*$/p' "$logs/tests-$version.log" |
 				head -n 80
 			grep -E '^# (selftest|  RUN|  *OK|  *FAIL)' \
 				"$logs/tests-$version.log" | tail -n 5 | sed 's/^/  last: /'
-			;;
-		esac
-		case $vm_status in
-		0) ;;
-		124) echo "not ok - $version: guest timed out"; leg_fail=$((leg_fail + 1)) ;;
-		125) echo "not ok - $version: splat in the guest log"
-		     leg_fail=$((leg_fail + 1)) ;;
+			if [ "$vm_status" -eq 124 ]; then
+				echo "not ok - $version: guest timed out"
+			else
+				echo "not ok - $version: splat in the guest log"
+			fi
+			leg_fail=$((leg_fail + 1)) ;;
 		*) if [ "$f" -eq 0 ]; then
 			tail -n 20 "$logs/tests-$version.log"
 			echo "not ok - $version: guest run exited $vm_status"
