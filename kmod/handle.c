@@ -8,8 +8,12 @@
  * generation it has been told of.  A discard bumps the region's generation,
  * so every holder whose word is behind is told once, at its next resume;
  * until then its data operations fail with ESTALE.  The word is changed
- * only under the region's lock, with atomic stores, so that it can later be
- * shared with user space and flipped there with atomics.
+ * only under the region's lock, with atomic stores.
+ *
+ * A handle of a pool with state words (words.c) also has a word shared with
+ * user space, which holds whether it is resumed instead: user space flips
+ * it without a system call, and the ioctls here rewrite it from what the
+ * handle's own word says, so that both ways mean the same.
  */
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
@@ -59,6 +63,28 @@ static bool softmem_word_stale(u64 word, struct softmem_region *region)
 }
 
 /*
+ * Rewrites the shared word of a lock-free handle from its own: free once
+ * freed, resumed and referenced if @resumed, else suspended, and discarded
+ * while its holder has a loss to be told of.  Whatever user space wrote is
+ * replaced but for the reference bit of a suspended handle.
+ */
+static void softmem_handle_share(struct softmem_handle *handle, bool resumed)
+{
+	u64 word = softmem_handle_word(handle);
+	u64 shared;
+
+	if (word & SOFTMEM_HANDLE_DEAD)
+		shared = SOFTMEM_WORD_FREE;
+	else if (softmem_word_stale(word, handle->region))
+		shared = SOFTMEM_WORD_DISCARDED;
+	else if (resumed)
+		shared = SOFTMEM_WORD_RESUMED | SOFTMEM_WORD_REFERENCED;
+	else
+		shared = READ_ONCE(*handle->shared) & SOFTMEM_WORD_REFERENCED;
+	WRITE_ONCE(*handle->shared, shared);
+}
+
+/*
  * Makes a handle for @region in @pool, resumed (a new region) or suspended
  * (an import), and publishes it as *@id.  The caller has charged the handle
  * to the pool; on success the handle owns the caller's region reference.
@@ -68,7 +94,7 @@ int softmem_handle_create(struct softmem_pool *pool,
 			  u32 *id)
 {
 	struct softmem_handle *handle;
-	u64 gen;
+	u64 gen, bits;
 	int ret;
 
 	handle = kmem_cache_zalloc(softmem_handle_cache, SOFTMEM_GFP_KERNEL);
@@ -78,46 +104,54 @@ int softmem_handle_create(struct softmem_pool *pool,
 	handle->pool = pool;
 	refcount_set(&handle->ref, 1);
 
+	/*
+	 * The number is reserved first (a reserved entry reads as none), so
+	 * that the handle knows it, and its state word, when it is published.
+	 */
+	ret = xa_alloc_cyclic(&pool->regions, id, NULL,
+			      XA_LIMIT(1, READ_ONCE(pool->id_max)),
+			      &pool->next_handle, SOFTMEM_GFP_KERNEL);
+	if (ret < 0) {
+		/* A new region dies here; an imported one has other holders. */
+		spin_lock(&region->lock);
+		softmem_region_drop_holder(region);
+		spin_unlock(&region->lock);
+		kmem_cache_free(softmem_handle_cache, handle);
+		return ret == -EBUSY ? -ENOSPC : ret;
+	}
+	handle->id = *id;
+	handle->shared = softmem_words_slot(pool, *id);
+
 	spin_lock(&region->lock);
 	region->handles++;
 	gen = region->gen;
-	if (resumed)
-		softmem_region_take_resumed(region);
-	else if (region->state == SOFTMEM_REGION_DISCARDED)
+	if (!resumed && region->state == SOFTMEM_REGION_DISCARDED)
 		gen--;	/* a loss no holder has acted on: told at resume */
-	softmem_handle_set_word(handle, softmem_word(gen, resumed ?
-					SOFTMEM_HANDLE_RESUMED : 0));
+	/* A lock-free handle's resume is in its shared word only. */
+	bits = resumed && !handle->shared ? SOFTMEM_HANDLE_RESUMED : 0;
+	softmem_handle_set_word(handle, softmem_word(gen, bits));
+	if (handle->shared) {
+		list_add(&handle->word_link, &region->word_handles);
+		softmem_handle_share(handle, resumed);
+		if (resumed)
+			softmem_region_settle(region);
+	} else if (resumed) {
+		softmem_region_take_resumed(region);
+	}
 	spin_unlock(&region->lock);
 
 	/*
-	 * The number is reserved first (a reserved entry reads as none), so
-	 * that the handle knows it when it is published; accounted in full
-	 * before that: from then on a FREE guessing it may drop it at once.
+	 * Accounted in full before it is published: from then on a FREE
+	 * guessing its number may drop it at once.
 	 */
 	softmem_pool_stat_add(pool, SOFTMEM_STAT_LENGTH_PAGES, region->nr_pages);
-	ret = xa_alloc_cyclic(&pool->regions, id, NULL, xa_limit_32b,
-			      &pool->next_handle, SOFTMEM_GFP_KERNEL);
-	if (ret >= 0) {
-		handle->id = *id;
-		if (resumed)
-			trace_softmem_alloc(handle);
-		else
-			trace_softmem_import(handle);
-		/* Into a reserved entry: needs no memory, cannot fail. */
-		xa_store(&pool->regions, *id, handle, GFP_NOWAIT);
-		return 0;
-	}
-
-	softmem_pool_stat_add(pool, SOFTMEM_STAT_LENGTH_PAGES,
-			      -(long)region->nr_pages);
-	spin_lock(&region->lock);
 	if (resumed)
-		softmem_region_drop_resumed(region);
-	region->handles--;
-	softmem_region_drop_holder(region);
-	spin_unlock(&region->lock);
-	kmem_cache_free(softmem_handle_cache, handle);
-	return ret == -EBUSY ? -ENOSPC : ret;
+		trace_softmem_alloc(handle);
+	else
+		trace_softmem_import(handle);
+	/* Into a reserved entry: needs no memory, cannot fail. */
+	xa_store(&pool->regions, *id, handle, GFP_NOWAIT);
+	return 0;
 }
 
 /* A new region of @pool, and its first handle, resumed, as *@id. */
@@ -190,6 +224,10 @@ void softmem_handle_remove(struct softmem_handle *handle)
 	softmem_handle_set_word(handle, (word & ~(SOFTMEM_HANDLE_RESUMED |
 						  SOFTMEM_HANDLE_UNREPORTED)) |
 					SOFTMEM_HANDLE_DEAD);
+	if (handle->shared) {
+		list_del(&handle->word_link);
+		softmem_handle_share(handle, false);
+	}
 	region->handles--;
 	softmem_region_drop_holder(region);
 	spin_unlock(&region->lock);
@@ -226,6 +264,11 @@ int softmem_handle_suspend(struct softmem_pool *pool, u64 id)
 	word = softmem_handle_word(handle);
 	if (word & SOFTMEM_HANDLE_DEAD) {
 		ret = -ENOENT;
+	} else if (handle->shared) {
+		softmem_handle_set_word(handle,
+					word & ~SOFTMEM_HANDLE_UNREPORTED);
+		softmem_handle_share(handle, false);
+		trace_softmem_suspend(handle);
 	} else if (word & SOFTMEM_HANDLE_RESUMED) {
 		softmem_handle_set_word(handle, word &
 					~(SOFTMEM_HANDLE_RESUMED |
@@ -266,6 +309,16 @@ int softmem_handle_resume(struct softmem_pool *pool, u64 id,
 	word = softmem_handle_word(handle);
 	if (word & SOFTMEM_HANDLE_DEAD) {
 		ret = -ENOENT;
+	} else if (handle->shared) {
+		/* Whatever the shared word says, the handle's own tells. */
+		*discarded = softmem_word_stale(word, region);
+		if (*discarded)
+			softmem_region_settle(region);
+		trace_softmem_resume(handle, *discarded);
+		word = softmem_word(region->gen, *discarded ?
+				    SOFTMEM_HANDLE_UNREPORTED : 0);
+		softmem_handle_set_word(handle, word);
+		softmem_handle_share(handle, true);
 	} else if (word & SOFTMEM_HANDLE_RESUMED) {
 		/* Reported intact: a loss can no longer be taken back. */
 		softmem_handle_set_word(handle,
@@ -303,8 +356,16 @@ void softmem_handle_unresume(struct softmem_pool *pool, u64 id)
 	region = handle->region;
 	spin_lock(&region->lock);
 	word = softmem_handle_word(handle);
-	if ((word & (SOFTMEM_HANDLE_RESUMED | SOFTMEM_HANDLE_UNREPORTED)) ==
-	    (SOFTMEM_HANDLE_RESUMED | SOFTMEM_HANDLE_UNREPORTED)) {
+	if (handle->shared && word & SOFTMEM_HANDLE_UNREPORTED) {
+		/*
+		 * The region stays as it is: another lock-free holder may
+		 * have resumed it meanwhile, which no count shows.
+		 */
+		softmem_handle_set_word(handle, softmem_word(region->gen - 1, 0));
+		softmem_handle_share(handle, false);
+	} else if ((word & (SOFTMEM_HANDLE_RESUMED |
+			    SOFTMEM_HANDLE_UNREPORTED)) ==
+		   (SOFTMEM_HANDLE_RESUMED | SOFTMEM_HANDLE_UNREPORTED)) {
 		if (region->resumed == 1 && !region->backing &&
 		    region->state == SOFTMEM_REGION_RESUMED) {
 			region->resumed = 0;
@@ -352,10 +413,16 @@ static void softmem_handle_pin(struct softmem_handle *handle)
 	struct softmem_region *region = handle->region;
 	u64 word = softmem_handle_word(handle);
 
-	if (!(word & SOFTMEM_HANDLE_RESUMED))
-		softmem_region_take_resumed(region);
-	softmem_handle_set_word(handle, (word | SOFTMEM_HANDLE_RESUMED) &
-					~SOFTMEM_HANDLE_UNREPORTED);
+	if (handle->shared) {
+		softmem_handle_set_word(handle,
+					word & ~SOFTMEM_HANDLE_UNREPORTED);
+		softmem_handle_share(handle, true);
+	} else {
+		if (!(word & SOFTMEM_HANDLE_RESUMED))
+			softmem_region_take_resumed(region);
+		softmem_handle_set_word(handle, (word | SOFTMEM_HANDLE_RESUMED) &
+						~SOFTMEM_HANDLE_UNREPORTED);
+	}
 	region->users++;
 }
 

@@ -464,16 +464,30 @@ static int softmem_ioc_configure(struct softmem_pool *pool, void *data)
 	struct softmem_configure *arg = data;
 	int ret;
 
-	if (arg->flags & ~SOFTMEM_CONFIGURE_VALID_FLAGS || arg->__reserved)
+	if (arg->flags & ~SOFTMEM_CONFIGURE_VALID_FLAGS)
 		return -EINVAL;
 	if (!(arg->flags & SOFTMEM_CONFIGURE_POLICY) && arg->policy)
 		return -EINVAL;
-	/* Both or neither: the limit is checked before the policy is set. */
+	if (!(arg->flags & SOFTMEM_CONFIGURE_WORDS) && arg->nr_words)
+		return -EINVAL;
+	/*
+	 * All or nothing: the limit and the number of words are checked
+	 * before the policy is set, and both the policy and the words need a
+	 * pool without handles.
+	 */
 	if (arg->flags & SOFTMEM_CONFIGURE_LIMIT &&
 	    arg->limit_bytes >> PAGE_SHIFT > softmem_pool_max_pages())
 		return -EINVAL;
+	if (arg->flags & SOFTMEM_CONFIGURE_WORDS &&
+	    !softmem_words_valid(arg->nr_words))
+		return -EINVAL;
 	if (arg->flags & SOFTMEM_CONFIGURE_POLICY) {
 		ret = softmem_pool_set_policy(pool, arg->policy);
+		if (ret)
+			return ret;
+	}
+	if (arg->flags & SOFTMEM_CONFIGURE_WORDS) {
+		ret = softmem_words_configure(pool, arg->nr_words);
 		if (ret)
 			return ret;
 	}

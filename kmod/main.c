@@ -12,6 +12,7 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 
+#include "compat.h"
 #include "softmem.h"
 
 static unsigned long max_bytes;
@@ -78,6 +79,11 @@ static const struct file_operations softmem_fops = {
 	.unlocked_ioctl	= softmem_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 	.show_fdinfo	= softmem_pool_show_fdinfo,
+#ifdef SOFTMEM_HAVE_MMAP_PREPARE_FLAGS
+	.mmap_prepare	= softmem_words_mmap_prepare,
+#else
+	.mmap		= softmem_words_mmap,
+#endif
 };
 
 static struct miscdevice softmem_misc = {

@@ -160,15 +160,7 @@ static struct softmem_pages *softmem_pages_get(struct softmem_region *region,
 	if (!backing) {
 		/* Lockless readers in this operation see an initialised set. */
 		smp_store_release(&region->backing, fresh);
-		/*
-		 * Listed from its first page under SOFTMEM_POLICY_FIFO, or
-		 * suspended while this operation was starting; never once
-		 * freed, or its pages would stay listed.
-		 */
-		if (region->state != SOFTMEM_REGION_DEAD &&
-		    (softmem_pool_fifo(region->pool) ||
-		     region->state == SOFTMEM_REGION_SUSPENDED))
-			softmem_lru_add(region);
+		softmem_region_got_pages(region);
 		backing = fresh;
 		fresh = NULL;
 	}

@@ -25,6 +25,7 @@ struct softmem_pool *softmem_pool_create(void)
 	for (prio = 0; prio < SOFTMEM_NR_PRIORITIES; prio++)
 		INIT_LIST_HEAD(&pool->suspended[prio]);
 	pool->limit_pages = softmem_pool_max_pages();
+	pool->id_max = U32_MAX;
 	refcount_set(&pool->ref, 1);
 	pool->id = atomic64_inc_return(&softmem_pool_ids);
 	atomic_long_inc(&softmem_pools);
@@ -42,6 +43,7 @@ void softmem_pool_put(struct softmem_pool *pool)
 	if (!refcount_dec_and_test(&pool->ref))
 		return;
 	WARN_ON_ONCE(atomic_long_read(&pool->stats[SOFTMEM_STAT_RESIDENT_PAGES]));
+	softmem_words_free(pool);
 	kfree(pool);
 }
 
@@ -71,13 +73,15 @@ void softmem_pool_destroy(struct softmem_pool *pool)
  * region whose lock is busy goes to @skipped.  Under SOFTMEM_POLICY_FIFO
  * the list holds every region, and each goes to @skipped, keeping its
  * place; under LRU a region that is not (or no longer) suspended with
- * pages is unlinked, the others go to @skipped.  Returns the pages it will
+ * pages is unlinked, the others go to @skipped.  A region whose lock-free
+ * holders refuse (words.c) counts in @refused.  Returns the pages it will
  * free.
  */
 static unsigned long softmem_pool_discard_first(struct softmem_pool *pool,
 						struct list_head *list,
 						struct list_head *skipped,
-						struct list_head *dispose)
+						struct list_head *dispose,
+						unsigned long *refused)
 {
 	struct softmem_region *region;
 	bool fifo = softmem_pool_fifo(pool);
@@ -91,7 +95,10 @@ static unsigned long softmem_pool_discard_first(struct softmem_pool *pool,
 	}
 
 	if (region->state == SOFTMEM_REGION_SUSPENDED && !region->users &&
-	    region->backing) {
+	    region->backing && softmem_words_claim(region, true)) {
+		(*refused)++;
+	} else if (region->state == SOFTMEM_REGION_SUSPENDED &&
+		   !region->users && region->backing) {
 		nr = region->backing->nr_pages;
 		softmem_lru_del(region);
 		softmem_region_discard_locked(region, dispose,
@@ -120,12 +127,14 @@ static unsigned long softmem_pool_discard_first(struct softmem_pool *pool,
  * are freed or none is left.  Returns pages freed.  A list may be long
  * (empty regions cost no pages; under FIFO resumed regions are listed too),
  * so the walk takes one region at a time off its head and lets others in
- * now and then; regions it skipped go back to the head, in their order.
+ * now and then; regions it skipped go back to the head, in their order.  A
+ * class whose lock-free holders refused some regions is walked once more if
+ * that left pages to free: the first walk cleared their reference bits.
  */
 unsigned long softmem_pool_discard_own(struct softmem_pool *pool,
 				       unsigned long nr_pages)
 {
-	unsigned long freed = 0, seen = 0;
+	unsigned long freed = 0, seen = 0, refused;
 	LIST_HEAD(skipped);
 	LIST_HEAD(dispose);
 	int prio;
@@ -134,15 +143,21 @@ unsigned long softmem_pool_discard_own(struct softmem_pool *pool,
 	spin_lock(&pool->lru_lock);
 	for (prio = 0; prio < SOFTMEM_NR_PRIORITIES; prio++) {
 		struct list_head *list = &pool->suspended[prio];
+		int pass;
 
-		while (freed < nr_pages && !list_empty(list)) {
-			freed += softmem_pool_discard_first(pool, list,
-							    &skipped,
-							    &dispose);
-			if (++seen % SOFTMEM_DISCARD_BATCH == 0)
-				cond_resched_lock(&pool->lru_lock);
+		for (pass = 0, refused = 0; pass < 2; pass++) {
+			while (freed < nr_pages && !list_empty(list)) {
+				freed += softmem_pool_discard_first(pool, list,
+								    &skipped,
+								    &dispose,
+								    &refused);
+				if (++seen % SOFTMEM_DISCARD_BATCH == 0)
+					cond_resched_lock(&pool->lru_lock);
+			}
+			list_splice_init(&skipped, list);
+			if (!refused)
+				break;
 		}
-		list_splice_init(&skipped, list);
 	}
 	spin_unlock(&pool->lru_lock);
 

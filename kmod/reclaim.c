@@ -268,6 +268,8 @@ struct softmem_share {
  *	the last one may take it past, unless @within
  * @within: discard only regions that fit in what is left of @budget
  * @reason: what the discards are for, for the tracepoint
+ * @clock: give a region its lock-free holders referenced a second chance
+ *	(words.c); not for an explicit request, which takes what it can
  * @fair: skip regions of pools that gave their share already
  * @unfair_skips: regions skipped for that reason
  * @total: the budget the walk started with
@@ -279,6 +281,7 @@ struct softmem_scan {
 	unsigned long budget;
 	bool within;
 	enum softmem_discard_reason reason;
+	bool clock;
 	bool fair;
 	unsigned long unfair_skips;
 	unsigned long total;
@@ -355,6 +358,11 @@ static enum lru_status softmem_isolate(struct list_head *item,
 		spin_unlock(&region->lock);
 		return LRU_SKIP;
 	}
+	/* A lock-free holder resumed it, or did lately: see words.c. */
+	if (softmem_words_claim(region, scan->clock)) {
+		spin_unlock(&region->lock);
+		return fifo ? LRU_SKIP : LRU_ROTATE;
+	}
 	list_lru_isolate(list, item);
 	softmem_region_discard_locked(region, &scan->dispose, scan->reason);
 	spin_unlock(&region->lock);
@@ -414,6 +422,7 @@ static unsigned long softmem_shrink_scan(struct shrinker *shrinker,
 	scan.budget = min(pages, softmem_reclaim_budget(sc, &scan.reason));
 	if (!scan.budget)
 		return SHRINK_STOP;
+	scan.clock = !!current->reclaim_state;
 
 	/*
 	 * Walk as many regions as make up the pages asked for, over all
@@ -452,6 +461,7 @@ unsigned long softmem_reclaim_node(int nid, unsigned long budget, bool within,
 		.budget = budget,
 		.within = within,
 		.reason = reason,
+		.clock = true,
 	};
 
 	/* Pairs with the release at the end of softmem_reclaim_init(). */

@@ -12,7 +12,9 @@
  * and DEAD once no handle and no file is left.  What each holder was told
  * is in its handle (handle.c); a region counts the handles that hold it
  * resumed and is discardable only when none does and no data operation or
- * page fault is using it (softmem_region.users).
+ * page fault is using it (softmem_region.users).  Lock-free handles are not
+ * counted: a region only they hold stays SUSPENDED, and reclaim asks their
+ * state words before each discard (words.c).
  */
 #include <linux/fs.h>
 #include <linux/mm.h>
@@ -82,6 +84,7 @@ struct softmem_region *softmem_region_create(struct softmem_pool *pool,
 	spin_lock_init(&region->lock);
 	region->state = SOFTMEM_REGION_RESUMED;
 	INIT_LIST_HEAD(&region->pool_lru);
+	INIT_LIST_HEAD(&region->word_handles);
 	region->pool = pool;
 	region->nr_pages = length >> PAGE_SHIFT;
 	region->nid = nid;
@@ -176,6 +179,34 @@ static void softmem_region_suspend(struct softmem_region *region)
 	spin_unlock(&pool->lru_lock);
 }
 
+/*
+ * @region got its first pages since allocation or discard.  It is listed
+ * from then on under SOFTMEM_POLICY_FIFO, or if it is suspended (a mapping
+ * or a lock-free holder wrote it): on the reclaim lists, and again at the
+ * end of its pool's if a pool walk unlinked it while it had no pages.
+ * Never once freed, or its pages would stay listed.
+ */
+void softmem_region_got_pages(struct softmem_region *region)
+{
+	struct softmem_pool *pool = region->pool;
+
+	lockdep_assert_held(&region->lock);
+	if (region->state == SOFTMEM_REGION_DEAD)
+		return;
+	if (softmem_pool_fifo(pool)) {
+		softmem_lru_add(region);
+		return;
+	}
+	if (region->state != SOFTMEM_REGION_SUSPENDED)
+		return;
+	softmem_lru_add(region);
+	spin_lock(&pool->lru_lock);
+	if (list_empty(&region->pool_lru))
+		list_add_tail(&region->pool_lru,
+			      &pool->suspended[region->priority]);
+	spin_unlock(&pool->lru_lock);
+}
+
 /* A handle now holds @region resumed. */
 void softmem_region_take_resumed(struct softmem_region *region)
 {
@@ -204,6 +235,21 @@ void softmem_region_drop_resumed(struct softmem_region *region)
 		return;
 	if (region->state == SOFTMEM_REGION_RESUMED)
 		softmem_region_suspend(region);
+}
+
+/*
+ * A lock-free handle (words.c), which the count of resumed handles does not
+ * show, resumed @region: a discarded region is in use again, and a new one
+ * no counted handle holds resumed is suspended as far as reclaim knows, so
+ * that reclaim asks the state words before discarding it.
+ */
+void softmem_region_settle(struct softmem_region *region)
+{
+	lockdep_assert_held(&region->lock);
+	if (region->state == SOFTMEM_REGION_DEAD)
+		return;
+	softmem_region_take_resumed(region);
+	softmem_region_drop_resumed(region);
 }
 
 /*

@@ -93,6 +93,11 @@ enum softmem_node_stat {
  * @ref: references: the open file, and each region the pool allocated,
  *	which stays charged to the pool while other pools or files hold it
  * @id: the pool's number, in creation order, for tracepoints and fdinfo
+ * @words: with %SOFTMEM_CONFIGURE_WORDS, the state words shared with user
+ *	space, one per handle number (words.c); set once, before the first
+ *	handle, and freed with the pool
+ * @nr_words: entries in @words
+ * @id_max: the highest handle number: below @nr_words once @words is set
  *
  * @regions maps handles to &struct softmem_handle.  Counters %REGIONS and
  * %LENGTH_PAGES count the pool's handles (imports included); the page
@@ -109,6 +114,9 @@ struct softmem_pool {
 	atomic_long_t stats[SOFTMEM_NR_STATS];
 	refcount_t ref;
 	u64 id;
+	u64 *words;
+	u32 nr_words;
+	u32 id_max;
 	atomic_long_t node_stats[][SOFTMEM_NR_NODE_STATS];
 };
 
@@ -165,8 +173,10 @@ struct softmem_pages {
  *	@zapped_gen, @users, @backing, @backing->nr_pages, @priority and the
  *	words of the region's handles
  * @state: &enum softmem_state
- * @resumed: handles that hold the region resumed
+ * @resumed: handles that hold the region resumed, lock-free ones aside
  * @handles: live handles, in any pool
+ * @word_handles: the lock-free ones among them, whose state words reclaim
+ *	asks before a discard (words.c)
  * @files: open files from %SOFTMEM_IOC_EXPORT, mappings included
  * @gen: discards so far; a handle that has seen fewer is told of the loss
  * @zap_gen: @gen of the last discard whose pages may still be mapped
@@ -191,6 +201,7 @@ struct softmem_region {
 	enum softmem_state state;
 	unsigned int resumed;
 	unsigned int handles;
+	struct list_head word_handles;
 	unsigned int files;
 	u64 gen;
 	u64 zap_gen;
@@ -224,6 +235,11 @@ struct softmem_region {
  * @region: the region; the handle holds a reference
  * @pool: the pool whose index holds the handle
  * @word: SOFTMEM_HANDLE_* bits and the discard generation seen
+ * @shared: for a handle of a pool with state words, its word there, which
+ *	says whether it holds the region resumed (SOFTMEM_WORD_*): a
+ *	lock-free handle never counts in &softmem_region.resumed and never
+ *	sets %SOFTMEM_HANDLE_RESUMED in @word; NULL otherwise
+ * @word_link: entry on &softmem_region.word_handles, with @shared
  * @ref: references: the pool's index and each operation in flight
  * @id: the handle's number in @pool, set before it is published
  * @rcu: frees the handle after RCU lookups are done
@@ -232,6 +248,8 @@ struct softmem_handle {
 	struct softmem_region *region;
 	struct softmem_pool *pool;
 	atomic64_t word;
+	u64 *shared;
+	struct list_head word_link;
 	refcount_t ref;
 	u32 id;
 	struct rcu_head rcu;
@@ -318,8 +336,10 @@ struct softmem_region *softmem_region_create(struct softmem_pool *pool,
 					     u64 length, int nid,
 					     unsigned int priority);
 void softmem_region_put(struct softmem_region *region);
+void softmem_region_got_pages(struct softmem_region *region);
 void softmem_region_take_resumed(struct softmem_region *region);
 void softmem_region_drop_resumed(struct softmem_region *region);
+void softmem_region_settle(struct softmem_region *region);
 void softmem_region_drop_holder(struct softmem_region *region);
 void softmem_region_set_priority(struct softmem_region *region,
 				 unsigned int priority);
@@ -356,6 +376,16 @@ int softmem_handle_begin_held(struct softmem_handle *handle);
 int softmem_handle_begin_pair(struct softmem_handle *a,
 			      struct softmem_handle *b);
 void softmem_handle_end(struct softmem_handle *handle);
+
+/* words.c */
+struct vm_area_desc;
+bool softmem_words_valid(u32 nr);
+int softmem_words_configure(struct softmem_pool *pool, u32 nr);
+void softmem_words_free(struct softmem_pool *pool);
+u64 *softmem_words_slot(struct softmem_pool *pool, u32 id);
+int softmem_words_claim(struct softmem_region *region, bool clock);
+int softmem_words_mmap_prepare(struct vm_area_desc *desc);
+int softmem_words_mmap(struct file *file, struct vm_area_struct *vma);
 
 /* export.c */
 int softmem_export_init(void);

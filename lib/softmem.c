@@ -5,7 +5,8 @@
  * Each function fills the command's struct (with .size set to the size this
  * library was built with), issues the ioctl and returns 0 (softmem_export():
  * the new descriptor) or a negative errno.  errno itself is left as the
- * ioctl left it; callers must not rely on it.
+ * ioctl left it; callers must not rely on it.  Suspend and resume on a pool
+ * set up with softmem_lockfree() go through its state words (words.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "softmem.h"
+#include "words.h"
 
 #define SOFTMEM_EXPORT __attribute__((visibility("default")))
 
@@ -47,6 +49,7 @@ SOFTMEM_EXPORT int softmem_open(void)
 
 SOFTMEM_EXPORT int softmem_close(int pool)
 {
+	softmem_words_remove(pool);
 	/* Linux releases the descriptor even when close() fails. */
 	if (close(pool) < 0 && errno != EINTR)
 		return -errno;
@@ -73,6 +76,32 @@ SOFTMEM_EXPORT int softmem_set_policy(int pool, unsigned int policy)
 	};
 
 	return softmem_ioctl(pool, SOFTMEM_IOC_CONFIGURE, &arg);
+}
+
+SOFTMEM_EXPORT int softmem_lockfree(int pool, uint32_t max_handles)
+{
+	struct softmem_configure arg = {
+		.size = sizeof(arg),
+		.flags = SOFTMEM_CONFIGURE_WORDS,
+	};
+	size_t length;
+	void *words;
+	int ret;
+
+	if (max_handles >= SOFTMEM_MAX_WORDS)
+		return -EINVAL;
+	arg.nr_words = max_handles + 1;
+	ret = softmem_ioctl(pool, SOFTMEM_IOC_CONFIGURE, &arg);
+	if (ret)
+		return ret;
+	length = (size_t)arg.nr_words * sizeof(uint64_t);
+	words = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_SHARED, pool, 0);
+	if (words == MAP_FAILED)
+		return errno > 0 ? -errno : -EIO;
+	ret = softmem_words_add(pool, words, arg.nr_words);
+	if (ret)
+		munmap(words, length);
+	return ret;
 }
 
 SOFTMEM_EXPORT int softmem_stats(int pool, struct softmem_stats *stats)
@@ -176,7 +205,10 @@ SOFTMEM_EXPORT int softmem_suspend(int pool, uint64_t handle)
 		.size = sizeof(arg),
 		.handle = handle,
 	};
+	int ret = softmem_words_suspend(pool, handle);
 
+	if (ret != SOFTMEM_WORDS_ASK_KERNEL)
+		return ret;
 	return softmem_ioctl(pool, SOFTMEM_IOC_SUSPEND, &arg);
 }
 
@@ -186,8 +218,10 @@ SOFTMEM_EXPORT int softmem_resume(int pool, uint64_t handle, bool *discarded)
 		.size = sizeof(arg),
 		.handle = handle,
 	};
-	int ret;
+	int ret = softmem_words_resume(pool, handle, discarded);
 
+	if (ret != SOFTMEM_WORDS_ASK_KERNEL)
+		return ret;
 	ret = softmem_ioctl(pool, SOFTMEM_IOC_RESUME, &arg);
 	if (ret)
 		return ret;

@@ -4,8 +4,9 @@
  *
  * A pool is the file descriptor of an open /dev/softmem.  Every function
  * returns 0 (or a descriptor) on success and a negative errno on failure; it
- * never sets errno for the caller to inspect.  The library keeps no state and
- * makes no policy: see softmem(3) and Documentation/userspace-api/softmem.rst.
+ * never sets errno for the caller to inspect.  The library makes no policy;
+ * its only state is the state words of the pools softmem_lockfree() set up.
+ * See softmem(3) and Documentation/userspace-api/softmem.rst.
  */
 #ifndef SOFTMEM_H
 #define SOFTMEM_H
@@ -25,6 +26,7 @@ int softmem_open(void);
 int softmem_close(int pool);
 int softmem_set_limit(int pool, uint64_t limit_bytes);
 int softmem_set_policy(int pool, unsigned int policy);
+int softmem_lockfree(int pool, uint32_t max_handles);
 int softmem_stats(int pool, struct softmem_stats *stats);
 int softmem_node_stats(int pool, unsigned int node,
 		       struct softmem_node_stats *stats);

@@ -727,9 +727,14 @@ static void gen_struct(struct fuzzer *f, struct fuzz_call *c, bool good)
 			a->flags |= SOFTMEM_CONFIGURE_POLICY;
 			a->policy = rnd(f, 2);
 		}
+		/* Takes effect only in a pool that never had a handle. */
+		if (good && !rnd(f, 8)) {
+			a->flags |= SOFTMEM_CONFIGURE_WORDS;
+			a->nr_words = 2 + rnd(f, 4096);
+		}
 		if (!good) {
 			a->policy = rnd(f, 2) ? rnd(f, 3) : gen_reserved(f);
-			a->__reserved = gen_reserved(f);
+			a->nr_words = rnd(f, 2) ? rnd(f, 8) : gen_reserved(f);
 		}
 		break;
 	}

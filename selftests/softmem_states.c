@@ -6,6 +6,10 @@
  * every suspended region that has pages; resume then reports the loss once.
  * Data operations on a discarded region fail with ESTALE and change nothing;
  * on a suspended intact region they resume it implicitly.
+ *
+ * Every test runs twice: with suspend and resume as ioctls ("ioctl"), and
+ * through the pool's state words, without a system call unless the kernel
+ * has a loss to report ("lockfree", see softmem_words.c).
  */
 #include "softmem_test.h"
 
@@ -24,12 +28,21 @@ FIXTURE(states) {
 	size_t page;
 };
 
+FIXTURE_VARIANT(states) {
+	bool lockfree;
+};
+
+FIXTURE_VARIANT_ADD(states, ioctl) {};
+FIXTURE_VARIANT_ADD(states, lockfree) { .lockfree = true };
+
 FIXTURE_SETUP(states)
 {
 	SKIP_IF_NO_DEVICE();
 	self->page = page_size();
 	self->pool = softmem_open();
 	ASSERT_LE(0, self->pool);
+	if (variant->lockfree)
+		ASSERT_EQ(0, softmem_lockfree(self->pool, LOCKFREE_HANDLES));
 }
 
 FIXTURE_TEARDOWN(states)
@@ -45,7 +58,8 @@ TEST_F(states, new_region_is_resumed)
 
 	ASSERT_EQ(0, region_alloc_filled(self->pool, 2 * self->page, 1, &h));
 	ASSERT_EQ(0, pool_stats(self->pool, &stats));
-	EXPECT_EQ(0, stats.suspended_bytes);
+	EXPECT_EQ(COUNTED_SUSPENDED(variant->lockfree, stats, 0),
+		  stats.suspended_bytes);
 	ASSERT_EQ(0, drop_caches());
 	EXPECT_EQ(SOFTMEM_INTACT, region_resume_state(self->pool, h));
 	EXPECT_EQ(1, region_matches(self->pool, h, 0, 2 * self->page, 1));
@@ -71,11 +85,13 @@ TEST_F(states, suspend_twice_changes_nothing)
 	ASSERT_EQ(0, softmem_suspend(self->pool, h));
 	ASSERT_EQ(0, softmem_suspend(self->pool, h));
 	ASSERT_EQ(0, pool_stats(self->pool, &stats));
-	EXPECT_EQ(3 * self->page, stats.suspended_bytes);
+	EXPECT_EQ(COUNTED_SUSPENDED(variant->lockfree, stats, 3 * self->page),
+		  stats.suspended_bytes);
 	EXPECT_EQ(3 * self->page, stats.resident_bytes);
 	EXPECT_EQ(SOFTMEM_INTACT, region_resume_state(self->pool, h));
 	ASSERT_EQ(0, pool_stats(self->pool, &stats));
-	EXPECT_EQ(0, stats.suspended_bytes);
+	EXPECT_EQ(COUNTED_SUSPENDED(variant->lockfree, stats, 0),
+		  stats.suspended_bytes);
 	/* One resume undoes any number of suspends. */
 	ASSERT_EQ(0, drop_caches());
 	EXPECT_EQ(SOFTMEM_INTACT, region_resume_state(self->pool, h));
@@ -94,13 +110,15 @@ TEST_F(states, suspended_bytes_follow_state)
 	ASSERT_EQ(0, softmem_suspend(self->pool, a));
 	ASSERT_EQ(0, softmem_suspend(self->pool, b));
 	ASSERT_EQ(0, pool_stats(self->pool, &stats));
-	EXPECT_EQ(5 * self->page, stats.suspended_bytes);
+	EXPECT_EQ(COUNTED_SUSPENDED(variant->lockfree, stats, 5 * self->page),
+		  stats.suspended_bytes);
 	EXPECT_EQ(5 * self->page, stats.resident_bytes);
 	EXPECT_EQ(10 * self->page, stats.length_bytes);
 
 	ASSERT_EQ(0, softmem_resume(self->pool, a, NULL));
 	ASSERT_EQ(0, pool_stats(self->pool, &stats));
-	EXPECT_EQ(3 * self->page, stats.suspended_bytes);
+	EXPECT_EQ(COUNTED_SUSPENDED(variant->lockfree, stats, 3 * self->page),
+		  stats.suspended_bytes);
 }
 
 TEST_F(states, drop_caches_discards_only_suspended)
@@ -124,7 +142,8 @@ TEST_F(states, drop_caches_discards_only_suspended)
 	EXPECT_EQ(5, stats.regions);
 	EXPECT_EQ(5 * length, stats.length_bytes);
 	EXPECT_EQ(2 * length, stats.resident_bytes);
-	EXPECT_EQ(0, stats.suspended_bytes);
+	EXPECT_EQ(COUNTED_SUSPENDED(variant->lockfree, stats, 0),
+		  stats.suspended_bytes);
 	EXPECT_EQ(3 * length, stats.discarded_bytes);
 	EXPECT_EQ(3, stats.discard_events);
 
@@ -232,7 +251,8 @@ TEST_F(states, free_suspended_and_discarded)
 	ASSERT_EQ(0, pool_stats(self->pool, &stats));
 	EXPECT_EQ(0, stats.regions);
 	EXPECT_EQ(0, stats.resident_bytes);
-	EXPECT_EQ(0, stats.suspended_bytes);
+	EXPECT_EQ(COUNTED_SUSPENDED(variant->lockfree, stats, 0),
+		  stats.suspended_bytes);
 	EXPECT_EQ(1, stats.discard_events);
 }
 
@@ -420,21 +440,26 @@ FIXTURE(data_op) {
 FIXTURE_VARIANT(data_op) {
 	enum data_op op;
 	bool uses_other;
+	bool lockfree;
 };
 
-FIXTURE_VARIANT_ADD(data_op, read) { .op = OP_READ };
-FIXTURE_VARIANT_ADD(data_op, write) { .op = OP_WRITE };
-FIXTURE_VARIANT_ADD(data_op, copy_to) { .op = OP_COPY_TO, .uses_other = 1 };
-FIXTURE_VARIANT_ADD(data_op, copy_from) { .op = OP_COPY_FROM, .uses_other = 1 };
-FIXTURE_VARIANT_ADD(data_op, move_to) { .op = OP_MOVE_TO, .uses_other = 1 };
-FIXTURE_VARIANT_ADD(data_op, move_from) { .op = OP_MOVE_FROM, .uses_other = 1 };
-FIXTURE_VARIANT_ADD(data_op, set) { .op = OP_SET };
-FIXTURE_VARIANT_ADD(data_op, compare) { .op = OP_COMPARE, .uses_other = 1 };
-FIXTURE_VARIANT_ADD(data_op, compare_with) {
-	.op = OP_COMPARE_WITH, .uses_other = 1
-};
-FIXTURE_VARIANT_ADD(data_op, compare_buf) { .op = OP_COMPARE_BUF };
-FIXTURE_VARIANT_ADD(data_op, find) { .op = OP_FIND };
+/* Each operation with suspend and resume as ioctls, then lock-free. */
+#define DATA_OP(name, ...) \
+	FIXTURE_VARIANT_ADD(data_op, name) { __VA_ARGS__ }; \
+	FIXTURE_VARIANT_ADD(data_op, name##_lockfree) { __VA_ARGS__, \
+						       .lockfree = true }
+
+DATA_OP(read, .op = OP_READ);
+DATA_OP(write, .op = OP_WRITE);
+DATA_OP(copy_to, .op = OP_COPY_TO, .uses_other = 1);
+DATA_OP(copy_from, .op = OP_COPY_FROM, .uses_other = 1);
+DATA_OP(move_to, .op = OP_MOVE_TO, .uses_other = 1);
+DATA_OP(move_from, .op = OP_MOVE_FROM, .uses_other = 1);
+DATA_OP(set, .op = OP_SET);
+DATA_OP(compare, .op = OP_COMPARE, .uses_other = 1);
+DATA_OP(compare_with, .op = OP_COMPARE_WITH, .uses_other = 1);
+DATA_OP(compare_buf, .op = OP_COMPARE_BUF);
+DATA_OP(find, .op = OP_FIND);
 
 FIXTURE_SETUP(data_op)
 {
@@ -442,6 +467,8 @@ FIXTURE_SETUP(data_op)
 	self->page = page_size();
 	self->pool = softmem_open();
 	ASSERT_LE(0, self->pool);
+	if (variant->lockfree)
+		ASSERT_EQ(0, softmem_lockfree(self->pool, LOCKFREE_HANDLES));
 	ASSERT_EQ(0, region_alloc_filled(self->pool, REGION_PAGES * self->page,
 					 TARGET_SEED, &self->target));
 	ASSERT_EQ(0, region_alloc_filled(self->pool, REGION_PAGES * self->page,
@@ -581,7 +608,8 @@ static void check_results(struct __test_metadata *_metadata,
 
 /* Suspend the target and let drop_caches discard it. */
 static void discard_target(struct __test_metadata *_metadata,
-			   FIXTURE_DATA(data_op) *self)
+			   FIXTURE_DATA(data_op) *self,
+			   const FIXTURE_VARIANT(data_op) *variant)
 {
 	struct softmem_stats stats;
 
@@ -589,7 +617,8 @@ static void discard_target(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, drop_caches());
 	ASSERT_EQ(0, pool_stats(self->pool, &stats));
 	ASSERT_EQ(1, stats.discard_events);
-	ASSERT_EQ(0, stats.suspended_bytes);
+	ASSERT_EQ(COUNTED_SUSPENDED(variant->lockfree, stats, 0),
+		  stats.suspended_bytes);
 }
 
 static void check_estale(struct __test_metadata *_metadata,
@@ -597,7 +626,7 @@ static void check_estale(struct __test_metadata *_metadata,
 			 const FIXTURE_VARIANT(data_op) *variant,
 			 uint64_t length)
 {
-	discard_target(_metadata, self);
+	discard_target(_metadata, self, variant);
 	EXPECT_EQ(-ESTALE, run_op(self, variant->op, length));
 	/* Still stale: the failed operation did not resume the region. */
 	EXPECT_EQ(-ESTALE, run_op(self, variant->op, length));
@@ -626,11 +655,12 @@ TEST_F(data_op, failed_op_leaves_other_suspended)
 {
 	struct softmem_stats stats;
 
-	discard_target(_metadata, self);
+	discard_target(_metadata, self, variant);
 	ASSERT_EQ(0, softmem_suspend(self->pool, self->other));
 	EXPECT_EQ(-ESTALE, run_op(self, variant->op, OP_LENGTH));
 	ASSERT_EQ(0, pool_stats(self->pool, &stats));
-	EXPECT_EQ(REGION_PAGES * self->page, stats.suspended_bytes);
+	EXPECT_EQ(COUNTED_SUSPENDED(variant->lockfree, stats, REGION_PAGES * self->page),
+		  stats.suspended_bytes);
 	ASSERT_EQ(0, drop_caches());
 	EXPECT_EQ(SOFTMEM_DISCARDED,
 		  region_resume_state(self->pool, self->other));
@@ -647,7 +677,8 @@ static void check_implicit_resume(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, run_op(self, variant->op, length));
 	check_results(_metadata, self, variant->op, length);
 	ASSERT_EQ(0, pool_stats(self->pool, &stats));
-	EXPECT_EQ(0, stats.suspended_bytes);
+	EXPECT_EQ(COUNTED_SUSPENDED(variant->lockfree, stats, 0),
+		  stats.suspended_bytes);
 	ASSERT_EQ(0, drop_caches());
 	EXPECT_EQ(SOFTMEM_INTACT, region_resume_state(self->pool,
 						      self->target));

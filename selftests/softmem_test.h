@@ -315,6 +315,21 @@ static inline int pool_stats(int pool, struct softmem_stats *stats)
  * The first counter of @st that is negative (as a signed number), its value
  * in @value; NULL if none is.  No counter may ever be, not even for a moment.
  */
+/*
+ * The handles a pool set up for suspend and resume without a system call
+ * (softmem_lockfree()) may have: far more than any test holds at once.
+ */
+#define LOCKFREE_HANDLES	4096
+
+/*
+ * Suspended bytes as a pool counts them: with state words the kernel learns
+ * of a resume only when reclaim asks the word, so every resident byte of a
+ * region held only through them counts as suspended (discardable unless its
+ * word says otherwise).
+ */
+#define COUNTED_SUSPENDED(lockfree, stats, expected) \
+	((lockfree) ? (stats).resident_bytes : (uint64_t)(expected))
+
 static inline const char *stats_negative(const struct softmem_stats *st,
 					 int64_t *value)
 {

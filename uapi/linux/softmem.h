@@ -374,11 +374,23 @@ enum softmem_policy {
  */
 #define SOFTMEM_CONFIGURE_POLICY	_BITUL(1)
 /**
+ * define SOFTMEM_CONFIGURE_WORDS - give the pool &softmem_configure.nr_words
+ *	state words, for suspend and resume without a system call; only
+ *	before the pool's first handle (EBUSY otherwise, and once set)
+ */
+#define SOFTMEM_CONFIGURE_WORDS		_BITUL(2)
+/**
  * define SOFTMEM_CONFIGURE_VALID_FLAGS - every flag &struct softmem_configure
  * knows
  */
 #define SOFTMEM_CONFIGURE_VALID_FLAGS	(SOFTMEM_CONFIGURE_LIMIT | \
-					 SOFTMEM_CONFIGURE_POLICY)
+					 SOFTMEM_CONFIGURE_POLICY | \
+					 SOFTMEM_CONFIGURE_WORDS)
+
+/**
+ * define SOFTMEM_MAX_WORDS - the most state words a pool may have
+ */
+#define SOFTMEM_MAX_WORDS		_BITUL(24)
 
 /**
  * struct softmem_configure - set pool parameters (SOFTMEM_IOC_CONFIGURE)
@@ -388,23 +400,83 @@ enum softmem_policy {
  *	bytes, rounded down to pages; at most the module's pool_max_bytes
  *	parameter (EINVAL above it)
  * @policy: with %SOFTMEM_CONFIGURE_POLICY, the pool's &enum softmem_policy
- * @__reserved: must be 0
+ * @nr_words: with %SOFTMEM_CONFIGURE_WORDS, the number of state words, from
+ *	2 to %SOFTMEM_MAX_WORDS and at most one more than the module's
+ *	pool_max_regions parameter (EINVAL otherwise); 0 without the flag
  *
  * A write that would take the pool over its limit first discards the pool's
  * own suspended regions, least recently suspended first, then fails with
  * ENOMEM.  Lowering the limit below the pool's resident bytes discards its
  * suspended regions the same way until it fits; resumed regions are never
  * touched, so the pool may stay above a new limit until they are freed.
- * Flags 0 changes nothing.  With both flags, the policy is checked first
- * and nothing changes unless both can be applied.
+ * Flags 0 changes nothing.  With several flags, the policy and the state
+ * words are checked first and nothing changes unless all can be applied.
+ *
+ * State words (see &define SOFTMEM_WORD_RESUMED) are allocated zeroed but
+ * for %SOFTMEM_WORD_FREE, charged to the caller's memory cgroup, and
+ * mapped with mmap(MAP_SHARED) of the pool's file at offset 0, 8 bytes
+ * each, word N for handle N.  The pool's handles are numbered below
+ * @nr_words from then on: allocations and imports fail with ENOSPC once
+ * @nr_words - 1 handles are live.
  */
 struct softmem_configure {
 	__u32 size;
 	__u32 flags;
 	__u64 limit_bytes;
 	__u32 policy;
-	__u32 __reserved;
+	__u32 nr_words;
 };
+
+/**
+ * define SOFTMEM_WORD_RESUMED - state word bit, the handle holds its region
+ *	resumed
+ *
+ * A pool configured with %SOFTMEM_CONFIGURE_WORDS shares one 64-bit state
+ * word per handle with user space, which suspends and resumes the handle by
+ * changing it with atomic compare-and-exchange instead of
+ * %SOFTMEM_IOC_SUSPEND and %SOFTMEM_IOC_RESUME:
+ *
+ * - resume: if %SOFTMEM_WORD_DISCARDED or %SOFTMEM_WORD_FREE is set, call
+ *   %SOFTMEM_IOC_RESUME (which reports the loss, or fails with ENOENT);
+ *   otherwise set %SOFTMEM_WORD_RESUMED and %SOFTMEM_WORD_REFERENCED in one
+ *   compare-and-exchange, and the region is intact and no longer
+ *   discardable, as after the ioctl;
+ * - suspend: if %SOFTMEM_WORD_FREE is set, call %SOFTMEM_IOC_SUSPEND (ENOENT);
+ *   otherwise clear %SOFTMEM_WORD_RESUMED in one compare-and-exchange.
+ *
+ * Before discarding a region the kernel sets %SOFTMEM_WORD_DISCARDED in the
+ * word of each of its handles that has one, with compare-and-exchange, only
+ * where %SOFTMEM_WORD_RESUMED is clear: a region any of whose holders is
+ * resumed is not discarded, and a resume that loses the race finds
+ * %SOFTMEM_WORD_DISCARDED.  A region whose %SOFTMEM_WORD_REFERENCED bit is
+ * set is skipped once and the bit cleared (CLOCK), so that reclaim takes
+ * regions resumed least recently first.  The ioctls keep working on such
+ * handles, mean the same and rewrite the word.  Other bits are 0 and
+ * reserved.
+ *
+ * The words only tell the kernel what user space asks for: the kernel keeps
+ * its own state of every handle and never relies on a word for memory
+ * safety.  A process that writes anything into its words can only lose its
+ * own data (and see it reported, or not, accordingly).
+ */
+#define SOFTMEM_WORD_RESUMED		_BITULL(0)
+/**
+ * define SOFTMEM_WORD_REFERENCED - state word bit, resumed since reclaim
+ *	last looked at the region; set by user space with
+ *	%SOFTMEM_WORD_RESUMED, cleared by the kernel
+ */
+#define SOFTMEM_WORD_REFERENCED		_BITULL(1)
+/**
+ * define SOFTMEM_WORD_DISCARDED - state word bit, the region was discarded
+ *	while the handle was suspended; set by the kernel, cleared by
+ *	%SOFTMEM_IOC_RESUME, which reports the loss
+ */
+#define SOFTMEM_WORD_DISCARDED		_BITULL(2)
+/**
+ * define SOFTMEM_WORD_FREE - state word bit, no handle has this number; set
+ *	by the kernel
+ */
+#define SOFTMEM_WORD_FREE		_BITULL(3)
 
 /**
  * struct softmem_set_priority - move a region to another priority class
