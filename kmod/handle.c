@@ -62,6 +62,12 @@ static bool softmem_word_stale(u64 word, struct softmem_region *region)
 	       (region->gen & SOFTMEM_HANDLE_GEN_MASK);
 }
 
+/* Whether @handle's holder has a discard of its region to be told of. */
+bool softmem_handle_stale(struct softmem_handle *handle)
+{
+	return softmem_word_stale(softmem_handle_word(handle), handle->region);
+}
+
 /*
  * Rewrites the shared word of a lock-free handle from its own: free once
  * freed, resumed and referenced if @resumed, else suspended, and discarded

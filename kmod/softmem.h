@@ -362,6 +362,7 @@ int softmem_handle_create(struct softmem_pool *pool,
 			  u32 *id);
 struct softmem_handle *softmem_handle_get(struct softmem_pool *pool, u64 id);
 void softmem_handle_put(struct softmem_handle *handle);
+bool softmem_handle_stale(struct softmem_handle *handle);
 void softmem_handle_remove(struct softmem_handle *handle);
 int softmem_handle_free(struct softmem_pool *pool, u64 id);
 int softmem_handle_suspend(struct softmem_pool *pool, u64 id);

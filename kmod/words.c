@@ -134,12 +134,13 @@ busy:
 	/*
 	 * A holder's resume that found the bit meanwhile is waiting for the
 	 * region's lock, and learns from the handle that nothing was lost.
+	 * The bit of a holder not yet told of an earlier discard stays.
 	 */
 	list_for_each_entry(undo, &region->word_handles, word_link) {
 		if (undo == handle)
 			break;
 		old = READ_ONCE(*undo->shared);
-		if (old & SOFTMEM_WORD_DISCARDED)
+		if (old & SOFTMEM_WORD_DISCARDED && !softmem_handle_stale(undo))
 			cmpxchg(undo->shared, old,
 				old & ~SOFTMEM_WORD_DISCARDED);
 	}

@@ -12,7 +12,10 @@
  * freed when the last handle and the last descriptor are gone.
  *
  * Pool "a" allocates and exports, pool "b" imports.  Children report through
- * EXPECT_*() and their exit status, never ASSERT_*().
+ * EXPECT_*() and their exit status, never ASSERT_*().  Every test runs with
+ * both pools suspending and resuming by ioctl ("ioctl"), with both through
+ * state words ("lockfree", see softmem_words.c), and with "a" through its
+ * words and "b" by ioctl ("mixed").
  */
 #include "softmem_test.h"
 
@@ -29,13 +32,39 @@ FIXTURE(shared) {
 	uint64_t saved_pool_max_regions;	/* restored when nonzero */
 };
 
+FIXTURE_VARIANT(shared) {
+	bool lockfree_a;
+	bool lockfree_b;
+};
+
+FIXTURE_VARIANT_ADD(shared, ioctl) {};
+FIXTURE_VARIANT_ADD(shared, lockfree) {
+	.lockfree_a = true, .lockfree_b = true
+};
+FIXTURE_VARIANT_ADD(shared, mixed) { .lockfree_a = true };
+
+/* A pool for the test, lock-free if @lockfree. */
+static int shared_pool(bool lockfree)
+{
+	int pool = softmem_open(), ret;
+
+	if (pool < 0 || !lockfree)
+		return pool;
+	ret = softmem_lockfree(pool, LOCKFREE_HANDLES);
+	if (ret) {
+		softmem_close(pool);
+		return ret;
+	}
+	return pool;
+}
+
 FIXTURE_SETUP(shared)
 {
 	SKIP_IF_NO_DEVICE();
 	self->page = page_size();
-	self->a = softmem_open();
+	self->a = shared_pool(variant->lockfree_a);
 	ASSERT_LE(0, self->a);
-	self->b = softmem_open();
+	self->b = shared_pool(variant->lockfree_b);
 	ASSERT_LE(0, self->b);
 }
 
@@ -615,7 +644,7 @@ TEST_F(shared, last_holder_close_frees_pages)
 		       (unsigned long long)now, (unsigned long long)base);
 
 	/* Descriptor first, then the exporter's handle, then the importer. */
-	self->b = softmem_open();
+	self->b = shared_pool(variant->lockfree_b);
 	ASSERT_LE(0, self->b);
 	ASSERT_EQ(0, region_alloc_filled(self->a, length, 2, &h));
 	ASSERT_EQ(0, region_share(self->a, h, self->b, &hb));

@@ -26,9 +26,12 @@
  * old one goes offline with suspended regions on it; another touches
  * anonymous memory down to a floor between the min and low watermarks, so
  * that kswapd reclaims too.  Every other worker process's pool is FIFO (the
- * side pools the others), regions come in every priority class and change
- * class now and then, and the manager discards past its watermarks: none of
- * that may break an invariant either.
+ * side pools the others), the first two processes' pools and the third's
+ * side pool suspend and resume through state words, without a system call
+ * (so that shared regions have lock-free and ioctl holders at once, under
+ * both policies), regions come in every priority class and change class now
+ * and then, and the manager discards past its watermarks: none of that may
+ * break an invariant either.
  *
  * A "lost" is any broken invariant:
  *  - a region held resumed changes only through its owner's operations (by
@@ -1701,7 +1704,8 @@ worker_process(unsigned int proc, uint64_t seed, uint64_t quota, bool debug,
 	pool = softmem_open();
 	side = softmem_open();
 	if (pool < 0 || side < 0 || map_fault_catch() ||
-	    softmem_set_policy(proc % 2 ? pool : side, SOFTMEM_POLICY_FIFO))
+	    softmem_set_policy(proc % 2 ? pool : side, SOFTMEM_POLICY_FIFO) ||
+	    softmem_lockfree(proc < 2 ? pool : side, LOCKFREE_HANDLES))
 		_exit(10);
 	for (i = 0; i < STRESS_THREADS; i++)
 		if (!worker_init(&w[i], proc * STRESS_THREADS + i, pool, side,
