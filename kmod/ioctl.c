@@ -201,9 +201,14 @@ static int softmem_read_user(struct softmem_handle *handle, u64 addr,
 	if (ret)
 		return ret;
 	ret = op(handle, arg);
+	if (ret) {
+		softmem_handle_end(handle);
+		return ret;
+	}
+	/* On failure (the handle was freed) it has let the region go. */
+	ret = softmem_handle_begin_held(handle);
 	if (!ret)
-		ret = softmem_handle_begin_held(handle);
-	softmem_handle_end(handle);
+		softmem_handle_end(handle);
 	return ret;
 }
 

@@ -427,6 +427,67 @@ TEST_F_TIMEOUT(states, read_pins_region_while_faulting_in_buffer, 60)
 	free(zeros);
 }
 
+/*
+ * A READ whose handle is freed while it faults in its buffer fails with
+ * ENOENT and lets the region go once: the region, still held through an
+ * exported descriptor, is discardable again.  (It used to be let go twice,
+ * its count of operations in flight wrapped, and reclaim never took it; or,
+ * with another operation in flight, took it under that operation.)
+ */
+TEST_F_TIMEOUT(states, read_whose_handle_is_freed_lets_region_go_once, 60)
+{
+	uint64_t length = 2 * self->page, h, again;
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct uffdio_copy copy = { 0 };
+	struct uffd_msg msg;
+	struct reader r;
+	pthread_t thread;
+	void *zeros;
+	int uffd, fd;
+
+	uffd = syscall(SYS_userfaultfd, O_CLOEXEC);
+	if (uffd < 0)
+		SKIP(return, "no userfaultfd (%s): kernel without CONFIG_USERFAULTFD",
+		     strerror(errno));
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_API, &api));
+	r.buf = mmap(NULL, length, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	zeros = calloc(1, length);
+	ASSERT_NE(MAP_FAILED, r.buf);
+	ASSERT_NE(NULL, zeros);
+	reg.range.start = (uintptr_t)r.buf;
+	reg.range.len = length;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_REGISTER, &reg));
+
+	ASSERT_EQ(0, region_alloc_filled(self->pool, length, 22, &h));
+	fd = softmem_export(self->pool, h, 0);
+	ASSERT_LE(0, fd);
+	r.pool = self->pool;
+	r.handle = h;
+	r.length = length;
+	ASSERT_EQ(0, pthread_create(&thread, NULL, read_region, &r));
+
+	/* The READ is inside its copy: free its handle under it. */
+	ASSERT_EQ(sizeof(msg), read(uffd, &msg, sizeof(msg)));
+	EXPECT_EQ(0, softmem_free(self->pool, h));
+	copy.dst = (uintptr_t)r.buf;
+	copy.src = (uintptr_t)zeros;
+	copy.len = length;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_COPY, &copy));
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	EXPECT_EQ(-ENOENT, r.ret);
+
+	/* Nothing holds it in use now: suspended, it is discarded. */
+	ASSERT_EQ(0, softmem_import(self->pool, fd, &again, NULL));
+	ASSERT_EQ(0, drop_caches());
+	EXPECT_EQ(SOFTMEM_DISCARDED, region_resume_state(self->pool, again));
+	close(fd);
+	close(uffd);
+	munmap(r.buf, length);
+	free(zeros);
+}
+
 FIXTURE(data_op) {
 	int pool;
 	size_t page;
