@@ -249,8 +249,15 @@ int softmem_handle_free(struct softmem_pool *pool, u64 id)
 
 	if (!id || id > U32_MAX)
 		return -ENOENT;
-	handle = xa_erase(&pool->regions, id);
-	if (!handle)
+	/*
+	 * Only a published handle goes: the number of one still being made
+	 * is reserved, reads as none, and erasing the reservation would let
+	 * another handle take the number, and the index lose one of them.
+	 */
+	rcu_read_lock();
+	handle = xa_load(&pool->regions, id);
+	rcu_read_unlock();
+	if (!handle || xa_cmpxchg(&pool->regions, id, handle, NULL, 0) != handle)
 		return -ENOENT;
 	softmem_handle_remove(handle);
 	return 0;
