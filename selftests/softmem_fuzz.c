@@ -14,7 +14,9 @@
  * descriptors that are closed, of no region or whatever is open; and to
  * mmap() with random offsets, lengths, protections and MAP_PRIVATE, then
  * touch (SIGBUS and SIGSEGV caught), mprotect(), madvise() and munmap() in
- * part or whole.  A racer thread closes and reopens one of the shared pools,
+ * part or whole.  Each thread's own pool has state words, which it maps with
+ * random offsets and lengths and fills with random values (softmem_words.c:
+ * only the pool's own data may suffer).  A racer thread closes and reopens one of the shared pools,
  * frees, suspends and exports regions under the others' feet and runs the
  * shrinkers.
  *
@@ -51,6 +53,7 @@
 #define EXPORT_SLOTS		8	/* exported descriptors a thread keeps */
 #define MAP_SLOTS		8	/* mappings a thread keeps */
 #define TOUCH_MAX		64	/* bytes touched at once in a mapping */
+#define FUZZ_WORDS		65536	/* state words of a thread's own pool */
 
 /* Known-good regions of a pool; slots are 0 when free. */
 struct fuzz_pool {
@@ -1632,6 +1635,40 @@ static void fuzz_far_end(struct fuzzer *f)
 	atomic_fetch_add(&f->calls, 7);
 }
 
+/*
+ * The state words of the thread's own pool or the shared one, if it has
+ * any: a shared mapping within them is made, any other refused with EINVAL
+ * (also when the pool has none); random values go into random words of a
+ * mapping made, which is then unmapped.
+ */
+static void fuzz_words(struct fuzzer *f)
+{
+	int fd = rnd(f, 2) ? f->own.fd : shared_pool.fd;
+	size_t length = (1 + rnd(f, 3)) * f->page;
+	off_t offset = rnd(f, 4) ? 0 : (off_t)(rnd(f, 3) * f->page);
+	bool private = !rnd(f, 8);
+	volatile uint64_t *words;
+	unsigned int i, n;
+
+	words = mmap(NULL, length, PROT_READ | PROT_WRITE,
+		     private ? MAP_PRIVATE : MAP_SHARED, fd, offset);
+	atomic_fetch_add(&f->calls, 1);
+	if (words == MAP_FAILED) {
+		if (errno != EINVAL)
+			unexpected(f, "mmap(%#zx bytes at %#llx of a pool's words): %s",
+				   length, (unsigned long long)offset,
+				   strerror(errno));
+		return;
+	}
+	if (private)
+		unexpected(f, "a private mapping of a pool's words was made");
+	n = rnd(f, 64);
+	for (i = 0; i < n; i++)
+		words[rnd(f, length / sizeof(uint64_t))] =
+			rnd(f, 2) ? rnd64(f) : rnd(f, 16);
+	munmap((void *)words, length);
+}
+
 static struct fuzz_pool *pick_pool(struct fuzzer *f)
 {
 	switch (rnd(f, 10)) {
@@ -1664,6 +1701,10 @@ static void fuzz_one(struct fuzzer *f)
 	}
 	if (kind >= 96) {
 		fuzz_mapping(f);
+		return;
+	}
+	if (kind == 95) {
+		fuzz_words(f);
 		return;
 	}
 	if (kind < 8)
@@ -1785,7 +1826,15 @@ static bool fuzzer_init(struct fuzzer *f, unsigned int id, uint64_t seed,
 		return false;
 	f->own.fd = softmem_open();
 	f->big.fd = softmem_open();
-	return f->own.fd >= 0 && f->big.fd >= 0;
+	if (f->own.fd < 0 || f->big.fd < 0)
+		return false;
+	/* The thread's own pool has state words for fuzz_words(). */
+	return softmem_raw_ioctl(f->own.fd, SOFTMEM_IOC_CONFIGURE,
+				 &(struct softmem_configure) {
+					.size = sizeof(struct softmem_configure),
+					.flags = SOFTMEM_CONFIGURE_WORDS,
+					.nr_words = FUZZ_WORDS,
+				 }) == 0;
 }
 
 static void fuzzer_exit(struct fuzzer *f)
