@@ -3,7 +3,10 @@
  * softmem_batch: SOFTMEM_IOC_BATCH applies suspends, resumes and frees as
  * the single commands would, reports each entry's result, and stops early
  * (EINTR for a signal, EFAULT for an entry it cannot reach) telling how far
- * it got, with nothing applied past that.
+ * it got, with nothing applied past that.  Every test runs on a pool that
+ * suspends and resumes by ioctl ("ioctl") and on one whose single commands
+ * go through its state words ("lockfree"), where the batch must rewrite the
+ * words as the single commands mean.
  */
 #include "softmem_test.h"
 
@@ -17,6 +20,13 @@ FIXTURE(batch) {
 	struct softmem_batch_entry e[NR];
 };
 
+FIXTURE_VARIANT(batch) {
+	bool lockfree;
+};
+
+FIXTURE_VARIANT_ADD(batch, ioctl) {};
+FIXTURE_VARIANT_ADD(batch, lockfree) { .lockfree = true };
+
 FIXTURE_SETUP(batch)
 {
 	int i;
@@ -24,6 +34,8 @@ FIXTURE_SETUP(batch)
 	SKIP_IF_NO_DEVICE();
 	self->pool = softmem_open();
 	ASSERT_LE(0, self->pool);
+	if (variant->lockfree)
+		ASSERT_EQ(0, softmem_lockfree(self->pool, LOCKFREE_HANDLES));
 	for (i = 0; i < NR; i++)
 		ASSERT_EQ(0, region_alloc_filled(self->pool, page_size(),
 						 i + 1, &self->h[i]));
@@ -63,7 +75,8 @@ TEST_F(batch, suspend_resume_free_as_single_commands)
 		EXPECT_EQ(0, self->e[i].state);
 	}
 	ASSERT_EQ(0, pool_stats(self->pool, &st));
-	EXPECT_EQ(NR * page_size(), st.suspended_bytes);
+	EXPECT_EQ(COUNTED_SUSPENDED(variant->lockfree, st, NR * page_size()),
+		  st.suspended_bytes);
 
 	/* The odd ones are discarded meanwhile, the even ones kept. */
 	for (i = 0; i < NR; i += 2)
