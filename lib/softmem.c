@@ -44,6 +44,8 @@ SOFTMEM_EXPORT int softmem_open(void)
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return errno > 0 ? -errno : -EIO;
+	/* Words of a pool this number named before, closed with close(). */
+	softmem_words_remove(fd);
 	return fd;
 }
 
