@@ -201,10 +201,11 @@ static int softmem_read_user(struct softmem_handle *handle, u64 addr,
 	if (ret)
 		return ret;
 	ret = op(handle, arg);
-	if (!ret)
-		ret = softmem_handle_begin_held(handle);
-	softmem_handle_end(handle);
-	return ret;
+	if (ret) {
+		softmem_handle_end(handle);
+		return ret;
+	}
+	return softmem_handle_end_held(handle);
 }
 
 static int softmem_rw_read(struct softmem_handle *handle, void *data)
