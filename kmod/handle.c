@@ -417,26 +417,31 @@ static int softmem_handle_usable(struct softmem_handle *handle)
 }
 
 /*
- * Takes @handle's region into use: implicitly resumes the handle if it is
- * suspended (the region is intact for it: it is not stale), and pins the
- * region against reclaim.
+ * Marks @handle used by a data operation: implicitly resumes it if it is
+ * suspended (the region is intact for it: it is not stale), and a loss its
+ * last resume reported can no longer be taken back.
  */
-static void softmem_handle_pin(struct softmem_handle *handle)
+static void softmem_handle_use(struct softmem_handle *handle)
 {
-	struct softmem_region *region = handle->region;
 	u64 word = softmem_handle_word(handle);
 
 	if (handle->shared) {
 		softmem_handle_set_word(handle,
 					word & ~SOFTMEM_HANDLE_UNREPORTED);
 		softmem_handle_share(handle, true);
-	} else {
-		if (!(word & SOFTMEM_HANDLE_RESUMED))
-			softmem_region_take_resumed(region);
-		softmem_handle_set_word(handle, (word | SOFTMEM_HANDLE_RESUMED) &
-						~SOFTMEM_HANDLE_UNREPORTED);
+		return;
 	}
-	region->users++;
+	if (!(word & SOFTMEM_HANDLE_RESUMED))
+		softmem_region_take_resumed(handle->region);
+	softmem_handle_set_word(handle, (word | SOFTMEM_HANDLE_RESUMED) &
+					~SOFTMEM_HANDLE_UNREPORTED);
+}
+
+/* Takes @handle's region into use, and pins it against reclaim. */
+static void softmem_handle_pin(struct softmem_handle *handle)
+{
+	softmem_handle_use(handle);
+	handle->region->users++;
 }
 
 /*
@@ -461,7 +466,8 @@ int softmem_handle_begin(struct softmem_handle *handle)
  * Pins a usable region against reclaim without taking it into use, for an
  * operation that must fault in a user buffer before it may change anything:
  * reclaim cannot discard the region meanwhile.  softmem_handle_begin_held()
- * then takes it into use, or softmem_handle_end() lets it go unchanged.
+ * or, once the operation has succeeded, softmem_handle_end_held() then takes
+ * it into use, or softmem_handle_end() lets it go unchanged.
  */
 int softmem_handle_hold(struct softmem_handle *handle)
 {
@@ -477,21 +483,41 @@ int softmem_handle_hold(struct softmem_handle *handle)
 }
 
 /*
- * softmem_handle_begin() for a handle softmem_handle_hold() pinned: fails,
- * letting the region go, only if the handle was freed meanwhile.
+ * Takes a handle that softmem_handle_hold() pinned the region for into use,
+ * as softmem_handle_begin() would, under one lock: the region stays pinned
+ * if @keep, else it is let go.  Fails, letting the region go and changing no
+ * state, only if the handle was freed meanwhile.
  */
-int softmem_handle_begin_held(struct softmem_handle *handle)
+static int softmem_handle_use_held(struct softmem_handle *handle, bool keep)
 {
 	struct softmem_region *region = handle->region;
 	int ret;
 
 	spin_lock(&region->lock);
-	region->users--;
 	ret = softmem_handle_usable(handle);
 	if (!ret)
-		softmem_handle_pin(handle);
+		softmem_handle_use(handle);
+	if (ret || !keep)
+		region->users--;
 	spin_unlock(&region->lock);
 	return ret;
+}
+
+/* softmem_handle_begin() for a handle softmem_handle_hold() pinned. */
+int softmem_handle_begin_held(struct softmem_handle *handle)
+{
+	return softmem_handle_use_held(handle, true);
+}
+
+/*
+ * Ends an operation that softmem_handle_hold() pinned the region for, once
+ * it has succeeded: takes the handle into use and lets the region go, with
+ * one lock where softmem_handle_begin_held() and softmem_handle_end() take
+ * two.
+ */
+int softmem_handle_end_held(struct softmem_handle *handle)
+{
+	return softmem_handle_use_held(handle, false);
 }
 
 /* Pins both handles, or neither if one is not usable. */

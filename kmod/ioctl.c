@@ -205,11 +205,8 @@ static int softmem_read_user(struct softmem_handle *handle, u64 addr,
 		softmem_handle_end(handle);
 		return ret;
 	}
-	/* On failure (the handle was freed) it has let the region go. */
-	ret = softmem_handle_begin_held(handle);
-	if (!ret)
-		softmem_handle_end(handle);
-	return ret;
+	/* Lets the region go, even when it fails (the handle was freed). */
+	return softmem_handle_end_held(handle);
 }
 
 static int softmem_rw_read(struct softmem_handle *handle, void *data)
@@ -783,6 +780,30 @@ static const struct softmem_ioctl_op softmem_ioctl_ops[] = {
 	},
 };
 
+/*
+ * Reads the struct of command @op into @buf, its size into *@usize.  Most
+ * callers pass a struct of this kernel's size, which one user copy reads,
+ * size included; any other size, or a struct that copy cannot read whole
+ * (a shorter one at the end of a mapping), is read as the size says.
+ */
+static int softmem_ioctl_copy_in(const struct softmem_ioctl_op *op,
+				 union softmem_ioctl_arg *buf,
+				 void __user *uarg, u32 *usize)
+{
+	if (!copy_from_user(buf, uarg, op->size)) {
+		memcpy(usize, buf, sizeof(*usize));
+		if (*usize == op->size)
+			return 0;
+	}
+	if (get_user(*usize, (u32 __user *)uarg))
+		return -EFAULT;
+	if (*usize < op->min_size)
+		return -EINVAL;
+	if (*usize > PAGE_SIZE)
+		return -E2BIG;
+	return copy_struct_from_user(buf, op->size, uarg, *usize);
+}
+
 long softmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct softmem_pool *pool = file->private_data;
@@ -799,13 +820,7 @@ long softmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	op = &softmem_ioctl_ops[array_index_nospec(nr,
 					ARRAY_SIZE(softmem_ioctl_ops))];
 
-	if (get_user(usize, (u32 __user *)uarg))
-		return -EFAULT;
-	if (usize < op->min_size)
-		return -EINVAL;
-	if (usize > PAGE_SIZE)
-		return -E2BIG;
-	ret = copy_struct_from_user(&buf, op->size, uarg, usize);
+	ret = softmem_ioctl_copy_in(op, &buf, uarg, &usize);
 	if (ret)
 		return ret;
 

@@ -374,6 +374,7 @@ int softmem_handle_set_priority(struct softmem_pool *pool, u64 id,
 int softmem_handle_begin(struct softmem_handle *handle);
 int softmem_handle_hold(struct softmem_handle *handle);
 int softmem_handle_begin_held(struct softmem_handle *handle);
+int softmem_handle_end_held(struct softmem_handle *handle);
 int softmem_handle_begin_pair(struct softmem_handle *a,
 			      struct softmem_handle *b);
 void softmem_handle_end(struct softmem_handle *handle);

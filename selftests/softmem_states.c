@@ -353,6 +353,8 @@ struct reader {
 	void *buf;
 	uint64_t length;
 	int ret;
+	int uffd;		/* the buffer's userfaultfd, or -errno */
+	pthread_t thread;
 };
 
 static void *read_region(void *arg)
@@ -364,6 +366,41 @@ static void *read_region(void *arg)
 }
 
 /*
+ * Starts a READ of a new region of @length bytes holding @seed, in another
+ * thread, into a buffer under userfaultfd, and waits until it stops at the
+ * buffer's first fault.  @r->uffd is -errno if the kernel has no
+ * userfaultfd, and nothing is started then.
+ */
+static void reader_stop_at_fault(struct __test_metadata *_metadata, int pool,
+				 uint64_t length, unsigned int seed,
+				 struct reader *r)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct uffd_msg msg;
+
+	r->uffd = syscall(SYS_userfaultfd, O_CLOEXEC);
+	if (r->uffd < 0) {
+		r->uffd = -errno;
+		return;
+	}
+	ASSERT_EQ(0, ioctl(r->uffd, UFFDIO_API, &api));
+	r->buf = mmap(NULL, length, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, r->buf);
+	reg.range.start = (uintptr_t)r->buf;
+	reg.range.len = length;
+	ASSERT_EQ(0, ioctl(r->uffd, UFFDIO_REGISTER, &reg));
+
+	ASSERT_EQ(0, region_alloc_filled(pool, length, seed, &r->handle));
+	r->pool = pool;
+	r->length = length;
+	ASSERT_EQ(0, pthread_create(&r->thread, NULL, read_region, r));
+	ASSERT_EQ(sizeof(msg), read(r->uffd, &msg, sizeof(msg)));
+	EXPECT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+}
+
+/*
  * A READ that has found its region usable keeps it: reclaim cannot discard
  * the region while the READ faults in its buffer.  The buffer is under
  * userfaultfd, so the READ stops at its first fault until the test, having
@@ -372,46 +409,27 @@ static void *read_region(void *arg)
 TEST_F_TIMEOUT(states, read_pins_region_while_faulting_in_buffer, 60)
 {
 	uint64_t length = 4 * self->page, h;
-	struct uffdio_api api = { .api = UFFD_API };
-	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
 	struct uffdio_copy copy = { 0 };
-	struct uffd_msg msg;
 	struct reader r;
-	pthread_t thread;
 	void *zeros;
-	int uffd;
 
-	uffd = syscall(SYS_userfaultfd, O_CLOEXEC);
-	if (uffd < 0)
+	reader_stop_at_fault(_metadata, self->pool, length, 21, &r);
+	if (r.uffd < 0)
 		SKIP(return, "no userfaultfd (%s): kernel without CONFIG_USERFAULTFD",
-		     strerror(errno));
-	ASSERT_EQ(0, ioctl(uffd, UFFDIO_API, &api));
-	r.buf = mmap(NULL, length, PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		     strerror(-r.uffd));
+	h = r.handle;
 	zeros = calloc(1, length);
-	ASSERT_NE(MAP_FAILED, r.buf);
 	ASSERT_NE(NULL, zeros);
-	reg.range.start = (uintptr_t)r.buf;
-	reg.range.len = length;
-	ASSERT_EQ(0, ioctl(uffd, UFFDIO_REGISTER, &reg));
-
-	ASSERT_EQ(0, region_alloc_filled(self->pool, length, 21, &h));
-	r.pool = self->pool;
-	r.handle = h;
-	r.length = length;
-	ASSERT_EQ(0, pthread_create(&thread, NULL, read_region, &r));
 
 	/* The READ is inside its fault-in now: suspend, and reclaim all. */
-	ASSERT_EQ(sizeof(msg), read(uffd, &msg, sizeof(msg)));
-	EXPECT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
 	EXPECT_EQ(0, softmem_suspend(self->pool, h));
 	EXPECT_EQ(0, drop_caches());
 
 	copy.dst = (uintptr_t)r.buf;
 	copy.src = (uintptr_t)zeros;
 	copy.len = length;
-	ASSERT_EQ(0, ioctl(uffd, UFFDIO_COPY, &copy));
-	ASSERT_EQ(0, pthread_join(thread, NULL));
+	ASSERT_EQ(0, ioctl(r.uffd, UFFDIO_COPY, &copy));
+	ASSERT_EQ(0, pthread_join(r.thread, NULL));
 
 	EXPECT_EQ(0, r.ret) TH_LOG("READ failed: %s", err_name(r.ret));
 	for (uint64_t i = 0; i < length; i++)
@@ -422,7 +440,7 @@ TEST_F_TIMEOUT(states, read_pins_region_while_faulting_in_buffer, 60)
 		}
 	/* The READ took the region back into use: nothing was lost. */
 	EXPECT_EQ(SOFTMEM_INTACT, region_resume_state(self->pool, h));
-	close(uffd);
+	close(r.uffd);
 	munmap(r.buf, length);
 	free(zeros);
 }
@@ -486,6 +504,79 @@ TEST_F_TIMEOUT(states, read_whose_handle_is_freed_lets_region_go_once, 60)
 	close(uffd);
 	munmap(r.buf, length);
 	free(zeros);
+}
+
+/*
+ * A READ or a compare with a user buffer that fails with EFAULT changes no
+ * state: here the buffer's second page is unmapped, so the operation has
+ * read the region's first page when it fails.  The region stays suspended,
+ * and drop_caches can discard it.
+ */
+TEST_F(states, read_into_half_unmapped_buffer_leaves_suspended)
+{
+	uint64_t length = 2 * self->page, h;
+	struct softmem_stats stats;
+	int result = 99;
+	uint8_t *buf;
+
+	buf = mmap(NULL, length, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	ASSERT_EQ(0, munmap(buf + self->page, self->page));
+	ASSERT_EQ(0, region_alloc_filled(self->pool, length, 22, &h));
+	ASSERT_EQ(0, softmem_suspend(self->pool, h));
+
+	EXPECT_EQ(-EFAULT, softmem_read(self->pool, h, 0, buf, length));
+	/* The first page now matches: the compare reaches the second. */
+	EXPECT_EQ(-EFAULT, softmem_compare_buf(self->pool, h, 0, buf, length,
+					       &result));
+	EXPECT_EQ(-EFAULT, softmem_read(self->pool, h, self->page - 8,
+					buf + self->page - 8, 16));
+	ASSERT_EQ(0, pool_stats(self->pool, &stats));
+	EXPECT_EQ(COUNTED_SUSPENDED(variant->lockfree, stats, length),
+		  stats.suspended_bytes);
+	ASSERT_EQ(0, drop_caches());
+	EXPECT_EQ(SOFTMEM_DISCARDED, region_resume_state(self->pool, h));
+	munmap(buf, self->page);
+}
+
+/*
+ * A READ that has found its region usable and fails with EFAULT after a
+ * SUSPEND from another thread leaves the SUSPEND in effect: the READ stops
+ * at its buffer's first fault (userfaultfd), the test suspends the region,
+ * checks that reclaim leaves the pinned region alone, then unmaps the
+ * buffer and lets the READ go on, into EFAULT.
+ */
+TEST_F_TIMEOUT(states, read_efault_after_suspend_leaves_suspended, 60)
+{
+	uint64_t length = 4 * self->page, h;
+	struct softmem_stats stats;
+	struct uffdio_range wake;
+	struct reader r;
+
+	reader_stop_at_fault(_metadata, self->pool, length, 23, &r);
+	if (r.uffd < 0)
+		SKIP(return, "no userfaultfd (%s): kernel without CONFIG_USERFAULTFD",
+		     strerror(-r.uffd));
+	h = r.handle;
+	EXPECT_EQ(0, softmem_suspend(self->pool, h));
+	EXPECT_EQ(0, drop_caches());
+	ASSERT_EQ(0, pool_stats(self->pool, &stats));
+	EXPECT_EQ(0, stats.discard_events);
+
+	ASSERT_EQ(0, munmap(r.buf, length));
+	wake.start = (uintptr_t)r.buf;
+	wake.len = length;
+	ASSERT_EQ(0, ioctl(r.uffd, UFFDIO_WAKE, &wake));
+	ASSERT_EQ(0, pthread_join(r.thread, NULL));
+
+	EXPECT_EQ(-EFAULT, r.ret) TH_LOG("READ gave %s", err_name(r.ret));
+	ASSERT_EQ(0, pool_stats(self->pool, &stats));
+	EXPECT_EQ(COUNTED_SUSPENDED(variant->lockfree, stats, length),
+		  stats.suspended_bytes);
+	ASSERT_EQ(0, drop_caches());
+	EXPECT_EQ(SOFTMEM_DISCARDED, region_resume_state(self->pool, h));
+	close(r.uffd);
 }
 
 FIXTURE(data_op) {
