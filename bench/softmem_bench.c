@@ -878,12 +878,13 @@ static void bench_huge(void)
 	struct figure fmb = FIGURE("first_touch_map_base", "ms");
 	struct figure frh = FIGURE("random_map_load_huge", "ns");
 	struct figure frb = FIGURE("random_map_load_base", "ns");
+	struct figure *access[] = { &fwh, &fwb, &fmh, &fmb, &frh, &frb };
 	uint64_t want = cfg.quick ? 16 * MiB : 256 * MiB, bytes = want;
 	uint64_t small = cfg.quick ? 16 * MiB : 64 * MiB;
 	uint64_t avail = meminfo("MemAvailable"), huge = 0, thp = 0;
 	const char *thp_mode;
 	char what[128];
-	int ret = 0, rep;
+	int ret = 0, rep, i;
 	double t;
 
 	while (bytes > 4 * MiB && bytes > avail / 3)
@@ -936,30 +937,20 @@ static void bench_huge(void)
 				   (unsigned long long)(bytes / MiB));
 	}
 
+	/* Huge then base, for each kind: first SET, first stores, loads. */
 	for (rep = 0; rep < cfg.heavy_reps && !ret; rep++) {
-		ret = time_first_write(small, true, false, &t);
-		if (!ret)
-			fig_add(&fwh, t);
-		if (!ret)
-			ret = time_first_write(small, false, false, &t);
-		if (!ret)
-			fig_add(&fwb, t);
-		if (!ret)
-			ret = time_first_write(small, true, true, &t);
-		if (!ret)
-			fig_add(&fmh, t);
-		if (!ret)
-			ret = time_first_write(small, false, true, &t);
-		if (!ret)
-			fig_add(&fmb, t);
-		if (!ret)
-			ret = time_random_map(small, true, cfg.iters * 10, &t);
-		if (!ret)
-			fig_add(&frh, t);
-		if (!ret)
-			ret = time_random_map(small, false, cfg.iters * 10, &t);
-		if (!ret)
-			fig_add(&frb, t);
+		for (i = 0; i < 6 && !ret; i++) {
+			bool huge_side = !(i % 2);
+
+			if (i < 4)
+				ret = time_first_write(small, huge_side, i >= 2,
+						       &t);
+			else
+				ret = time_random_map(small, huge_side,
+						      cfg.iters * 10, &t);
+			if (!ret)
+				fig_add(access[i], t);
+		}
 	}
 	if (thp_mode[0])
 		write_text(THP_ENABLED, thp_mode);
