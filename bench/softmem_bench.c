@@ -107,8 +107,7 @@ static struct ratio ratios[NR_RATIOS] = {
 	[R_BATCH] = RATIO("batch_10k_vs_single", "< 1.0"),
 	[R_LOCKFREE] = RATIO("lockfree_pair_vs_madv_free", "<= 0.05"),
 	[R_SHRINKER] = RATIO("shrinker_256m_vs_munmap", "<= 1.5"),
-	[R_SHRINKER_HUGE] = LATER("shrinker_256m_huge_vs_munmap_thp", "<= 1.5",
-				  "no huge-page backing yet"),
+	[R_SHRINKER_HUGE] = RATIO("shrinker_256m_huge_vs_munmap_thp", "<= 1.5"),
 	[R_READ_1M_MOVSB] = RATIO("read_1m_vs_rep_movsb", ">= 0.8"),
 	[R_WRITE_1M_MOVSB] = RATIO("write_1m_vs_rep_movsb", ">= 0.8"),
 	[R_READ_1M_MEMCPY] = RATIO("read_1m_vs_memcpy", ">= 0.8"),
@@ -396,6 +395,17 @@ static uint64_t pool_discarded(int pool)
 	return st.discarded_bytes;
 }
 
+/* Resident bytes of the pool in huge pages. */
+static uint64_t pool_huge(int pool)
+{
+	struct softmem_stats st;
+
+	memset(&st, 0, sizeof(st));
+	if (softmem_stats(pool, &st))
+		return 0;
+	return st.huge_bytes;
+}
+
 /* Splitmix64: a fixed sequence, the same for both sides of a ratio. */
 static uint64_t rnd(uint64_t *state)
 {
@@ -431,11 +441,17 @@ static void clobber(void *p)
 /* -------------------------------------------------------------- sections */
 
 /* A written region of @len bytes, resumed. */
-static int region_filled(int pool, uint64_t len, uint64_t *h)
+static int region_filled_as(int pool, uint64_t len, bool huge, uint64_t *h)
 {
-	int ret = softmem_alloc(pool, len, h);
+	int ret = huge ? softmem_alloc_huge(pool, len, h) :
+			 softmem_alloc(pool, len, h);
 
 	return ret ? ret : softmem_set(pool, *h, 0, 0x5a, len);
+}
+
+static int region_filled(int pool, uint64_t len, uint64_t *h)
+{
+	return region_filled_as(pool, len, false, h);
 }
 
 /* @iters suspend+resume pairs of region @h; seconds per pair. */
@@ -638,9 +654,10 @@ out:
 
 /*
  * One discard of @bytes by the shrinker: regions of 4 MiB (or fewer bytes)
- * filled and suspended, then drop_caches; seconds it took.
+ * filled and suspended, huge-backed if *@huge, then drop_caches; seconds it
+ * took, and in *@huge the bytes that were in huge pages.
  */
-static int time_shrinker(uint64_t bytes, double *secs)
+static int time_shrinker(uint64_t bytes, double *secs, uint64_t *huge)
 {
 	uint64_t region = bytes < 4 * MiB ? bytes : 4 * MiB, h, done, before;
 	int pool = softmem_open(), ret = 0;
@@ -649,12 +666,14 @@ static int time_shrinker(uint64_t bytes, double *secs)
 	if (pool < 0)
 		return pool;
 	for (done = 0; done < bytes && !ret; done += region) {
-		ret = region_filled(pool, region, &h);
+		ret = region_filled_as(pool, region, huge && *huge, &h);
 		if (!ret)
 			ret = softmem_suspend(pool, h);
 	}
 	if (ret)
 		goto out;
+	if (huge)
+		*huge = pool_huge(pool);
 	before = pool_discarded(pool);
 	t = now();
 	ret = write_text("/proc/sys/vm/drop_caches", "2");
@@ -690,7 +709,7 @@ static int time_munmap(uint64_t bytes, double *secs)
 /*
  * shrinker_256m_vs_munmap: the shrinker discarding 256 MiB of suspended
  * regions (drop_caches) against munmap() of 256 MiB of touched anonymous
- * memory in base pages (softmem has no huge pages yet).  Half as much, or
+ * memory in base pages.  Half as much, or
  * less, when a third of the guest's available memory is less than that.
  */
 static void bench_shrinker(void)
@@ -709,7 +728,7 @@ static void bench_shrinker(void)
 	/* Other caches go first: the timed drops find only softmem's. */
 	write_text("/proc/sys/vm/drop_caches", "3");
 	for (rep = 0; rep < cfg.heavy_reps; rep++) {
-		ret = time_shrinker(bytes, &t);
+		ret = time_shrinker(bytes, &t, NULL);
 		if (ret)
 			break;
 		fig_add(&fshr, t);
@@ -741,6 +760,251 @@ static void bench_shrinker(void)
 	else if (cfg.quick)
 		ratio_note(R_SHRINKER, "%llu MiB, quick",
 			   (unsigned long long)(bytes / MiB));
+}
+
+#define THP_ENABLED	"/sys/kernel/mm/transparent_hugepage/enabled"
+
+/*
+ * THP as the guest has it: a guest under 512 MiB starts at "never", which
+ * would leave both sides of the huge ratio on base pages.  Sets "madvise"
+ * then (both sides ask with MADV_HUGEPAGE) and returns the mode to restore,
+ * else "".
+ */
+static const char *thp_madvise(void)
+{
+	static char mode[16];
+	char buf[128], *open, *close;
+
+	mode[0] = '\0';
+	if (read_text(THP_ENABLED, buf, sizeof(buf)) || !strstr(buf, "[never]"))
+		return mode;
+	open = strchr(buf, '[');
+	close = strchr(buf, ']');
+	snprintf(mode, sizeof(mode), "%.*s", (int)(close - open - 1), open + 1);
+	if (write_text(THP_ENABLED, "madvise"))
+		mode[0] = '\0';
+	return mode;
+}
+
+/*
+ * munmap() of @bytes of touched anonymous memory, 2 MiB-aligned and asked
+ * for THP (MADV_HUGEPAGE); seconds, and in *@thp the bytes THP backed.
+ */
+static int time_munmap_thp(uint64_t bytes, double *secs, uint64_t *thp)
+{
+	size_t len = bytes + 2 * MiB;
+	char *raw = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *p = (char *)(((uintptr_t)raw + 2 * MiB - 1) & ~(2 * MiB - 1));
+	uint64_t before = meminfo("AnonHugePages");
+	double t;
+
+	if (raw == MAP_FAILED)
+		return -errno;
+	madvise(p, bytes, MADV_HUGEPAGE);
+	memset(p, 0x5a, bytes);
+	*thp = meminfo("AnonHugePages") - before;
+	t = now();
+	munmap(raw, len);
+	*secs = now() - t;
+	return 0;
+}
+
+/*
+ * First writes to a fresh region of @bytes, huge-backed or not: through
+ * WRITE (SET of all of it) when @map is false, else one store a page
+ * through a mapping.  Seconds.
+ */
+static int time_first_write(uint64_t bytes, bool huge, bool map, double *secs)
+{
+	int pool = softmem_open(), ret;
+	void *addr = NULL;
+	uint64_t h, off;
+	double t;
+
+	if (pool < 0)
+		return pool;
+	ret = huge ? softmem_alloc_huge(pool, bytes, &h) :
+		     softmem_alloc(pool, bytes, &h);
+	if (!ret && map) {
+		ret = softmem_map(pool, h, 0, bytes, PROT_READ | PROT_WRITE,
+				  &addr);
+		if (!ret)
+			madvise(addr, bytes, MADV_HUGEPAGE);
+	}
+	if (ret)
+		goto out;
+	t = now();
+	if (map)
+		for (off = 0; off < bytes; off += PAGE)
+			((volatile char *)addr)[off] = 1;
+	else
+		ret = softmem_set(pool, h, 0, 0x5a, bytes);
+	*secs = now() - t;
+out:
+	if (addr)
+		munmap(addr, bytes);
+	softmem_close(pool);
+	return ret;
+}
+
+/*
+ * @iters 8-byte loads at random offsets of a written region of @bytes,
+ * mapped, huge-backed or not; seconds per load.
+ */
+static int time_random_map(uint64_t bytes, bool huge, long iters,
+			   double *per_op)
+{
+	int pool = softmem_open(), ret;
+	uint64_t h, seed = 1, sum = 0;
+	void *addr = NULL;
+	double t;
+	long i;
+
+	if (pool < 0)
+		return pool;
+	ret = region_filled_as(pool, bytes, huge, &h);
+	if (!ret)
+		ret = softmem_map(pool, h, 0, bytes, PROT_READ, &addr);
+	if (ret)
+		goto out;
+	madvise(addr, bytes, MADV_HUGEPAGE);
+	/* Every page mapped before the clock starts. */
+	for (i = 0; i < (long)(bytes / PAGE); i++)
+		sum += ((volatile uint64_t *)addr)[i * (PAGE / 8)];
+	t = now();
+	for (i = 0; i < iters; i++)
+		sum += ((volatile uint64_t *)addr)[rnd(&seed) % (bytes / 8)];
+	*per_op = (now() - t) / iters;
+	if (sum == 42)
+		printf("#\n");	/* keeps the loads */
+out:
+	if (addr)
+		munmap(addr, bytes);
+	softmem_close(pool);
+	return ret;
+}
+
+/*
+ * Prints a figure measured on huge-backed regions of @bytes, then the same
+ * on base pages with the ratio between them; @what has a %llu for MiB.
+ */
+static void print_huge_base(struct figure *huge, struct figure *base,
+			    const char *what, uint64_t bytes)
+{
+	char text[128], line[160];
+
+	snprintf(text, sizeof(text), what, (unsigned long long)(bytes / MiB));
+	snprintf(line, sizeof(line), "%s, huge", text);
+	fig_print(huge, line);
+	snprintf(line, sizeof(line), "the same, base pages (huge/base %.2f)",
+		 fig_median(huge) / fig_median(base));
+	fig_print(base, line);
+}
+
+/*
+ * shrinker_256m_huge_vs_munmap_thp: the shrinker discarding 256 MiB of
+ * suspended huge-backed regions against munmap() of 256 MiB of THP-backed
+ * anonymous memory; then first writes and random loads through a mapping,
+ * huge-backed against base pages (figures only).
+ */
+static void bench_huge(void)
+{
+	struct figure fshr = FIGURE("shrinker_discard_huge", "ms");
+	struct figure fthp = FIGURE("munmap_thp", "ms");
+	struct figure fwh = FIGURE("first_write_huge", "ms");
+	struct figure fwb = FIGURE("first_write_base", "ms");
+	struct figure fmh = FIGURE("first_touch_map_huge", "ms");
+	struct figure fmb = FIGURE("first_touch_map_base", "ms");
+	struct figure frh = FIGURE("random_map_load_huge", "ns");
+	struct figure frb = FIGURE("random_map_load_base", "ns");
+	struct figure *access[] = { &fwh, &fwb, &fmh, &fmb, &frh, &frb };
+	uint64_t want = cfg.quick ? 16 * MiB : 256 * MiB, bytes = want;
+	uint64_t small = cfg.quick ? 16 * MiB : 64 * MiB;
+	uint64_t avail = meminfo("MemAvailable"), huge = 0, thp = 0;
+	const char *thp_mode;
+	char what[128];
+	int ret = 0, rep, i;
+	double t;
+
+	while (bytes > 4 * MiB && bytes > avail / 3)
+		bytes /= 2;
+	thp_mode = thp_madvise();
+	write_text("/proc/sys/vm/drop_caches", "3");
+	write_text("/proc/sys/vm/compact_memory", "1");
+	for (rep = 0; rep < cfg.heavy_reps && !ret; rep++) {
+		huge = 1;
+		ret = time_shrinker(bytes, &t, &huge);
+		if (ret)
+			break;
+		fig_add(&fshr, t);
+		ret = time_munmap_thp(bytes, &t, &thp);
+		if (!ret)
+			fig_add(&fthp, t);
+	}
+	if (ret) {
+		ratio_fail(R_SHRINKER_HUGE, "%s", err(ret));
+	} else {
+		snprintf(what, sizeof(what),
+			 "drop_caches discarding %llu MiB of suspended 4 MiB huge-backed regions",
+			 (unsigned long long)(bytes / MiB));
+		fig_print(&fshr, what);
+		snprintf(what, sizeof(what),
+			 "munmap() of %llu MiB of touched anon, MADV_HUGEPAGE",
+			 (unsigned long long)(bytes / MiB));
+		fig_print(&fthp, what);
+		ratio_set(R_SHRINKER_HUGE,
+			  fig_median(&fshr) / fig_median(&fthp));
+		if (huge < bytes)
+			ratio_note(R_SHRINKER_HUGE, "only %llu of %llu MiB huge",
+				   (unsigned long long)(huge / MiB),
+				   (unsigned long long)(bytes / MiB));
+		if (thp < bytes)
+			ratio_note(R_SHRINKER_HUGE,
+				   "THP backed %llu of %llu MiB of anon",
+				   (unsigned long long)(thp / MiB),
+				   (unsigned long long)(bytes / MiB));
+		if (thp_mode[0])
+			ratio_note(R_SHRINKER_HUGE,
+				   "THP was %s in the guest, set to madvise",
+				   thp_mode);
+		if (bytes != want)
+			ratio_note(R_SHRINKER_HUGE,
+				   "%llu MiB: the guest is too small",
+				   (unsigned long long)(bytes / MiB));
+		else if (cfg.quick)
+			ratio_note(R_SHRINKER_HUGE, "%llu MiB, quick",
+				   (unsigned long long)(bytes / MiB));
+	}
+
+	/* Huge then base, for each kind: first SET, first stores, loads. */
+	for (rep = 0; rep < cfg.heavy_reps && !ret; rep++) {
+		for (i = 0; i < 6 && !ret; i++) {
+			bool huge_side = !(i % 2);
+
+			if (i < 4)
+				ret = time_first_write(small, huge_side, i >= 2,
+						       &t);
+			else
+				ret = time_random_map(small, huge_side,
+						      cfg.iters * 10, &t);
+			if (!ret)
+				fig_add(access[i], t);
+		}
+	}
+	if (thp_mode[0])
+		write_text(THP_ENABLED, thp_mode);
+	if (ret) {
+		printf("# huge-page figures failed: %s\n", err(ret));
+		return;
+	}
+	print_huge_base(&fwh, &fwb, "SET of a fresh %llu MiB region", small);
+	print_huge_base(&fmh, &fmb,
+			"a store a page through a mapping of a fresh %llu MiB region",
+			small);
+	print_huge_base(&frh, &frb,
+			"8-byte load at a random offset of a mapped %llu MiB region",
+			small);
 }
 
 /*
@@ -1379,6 +1643,7 @@ static const struct {
 	{ "copies", bench_copies },
 	{ "threads", bench_threads },
 	{ "shrinker", bench_shrinker },
+	{ "huge", bench_huge },
 	{ "memcg", bench_memcg },
 	{ "regions", bench_regions },
 };

@@ -209,4 +209,32 @@ static inline void softmem_compat_vm_flags_set(struct vm_area_struct *vma,
 #endif
 }
 
+/*
+ * Huge folios mapped with one PMD each: a special PMD, as for a PFN mapping,
+ * which takes no reference on the pages (they are freed only after every
+ * mapping of them is zapped, see softmem_region_zap()) and which the rest of
+ * mm (GUP, smaps, zap) leaves alone.  pmd_special() came with 6.12, on
+ * architectures with ARCH_SUPPORTS_PMD_PFNMAP; before, such a PMD in a
+ * VM_MIXEDMAP mapping would pass for a refcounted, rmapped THP mapping of
+ * the folio, which it is not, so older kernels map the folio's pages one PTE
+ * each.  7.x takes the PFN as a plain number, 6.12 as a pfn_t.
+ */
+#if defined(SOFTMEM_HAVE_HUGE_PFN_PMD_ULONG)
+#define SOFTMEM_HAVE_HUGE_MAP
+#define softmem_compat_pmd_pfn(page)	page_to_pfn(page)
+#elif defined(SOFTMEM_HAVE_HUGE_PFN_PMD)
+#include <linux/pfn_t.h>
+#define SOFTMEM_HAVE_HUGE_MAP
+#define softmem_compat_pmd_pfn(page)	page_to_pfn_t(page)
+#endif
+
+#ifdef SOFTMEM_HAVE_HUGE_MAP
+static inline vm_fault_t softmem_compat_insert_pmd(struct vm_fault *vmf,
+						   struct page *page,
+						   bool write)
+{
+	return vmf_insert_pfn_pmd(vmf, softmem_compat_pmd_pfn(page), write);
+}
+#endif
+
 #endif /* _SOFTMEM_COMPAT_H */

@@ -205,8 +205,47 @@ static vm_fault_t softmem_vm_fault(struct vm_fault *vmf)
 	return ret;
 }
 
+#ifdef SOFTMEM_HAVE_HUGE_MAP
+/*
+ * Maps a huge chunk of a huge-backed region with one PMD: the whole chunk
+ * must lie in the mapping, at the chunk's offset aligned as in the region.
+ * The chunk is backed as a write would back it; if that gives base pages,
+ * or the chunk had them already, the fault falls back to PTEs.
+ */
+static vm_fault_t softmem_vm_huge_fault(struct vm_fault *vmf,
+					unsigned int order)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct softmem_region *region = vma->vm_file->private_data;
+	unsigned long start = vmf->address & PMD_MASK;
+	unsigned long first = vmf->pgoff - ((vmf->address - start) >> PAGE_SHIFT);
+	vm_fault_t ret = VM_FAULT_FALLBACK;
+	struct page *page;
+
+	if (order != SOFTMEM_HUGE_ORDER || !region->huge ||
+	    start < vma->vm_start || start + PMD_SIZE > vma->vm_end ||
+	    !IS_ALIGNED(first, SOFTMEM_HUGE_PAGES) ||
+	    first + SOFTMEM_HUGE_PAGES > region->nr_pages)
+		return VM_FAULT_FALLBACK;
+	if (softmem_region_fault_begin(region))
+		return VM_FAULT_SIGBUS;
+	if (!softmem_pages_populate(region, (u64)vmf->pgoff << PAGE_SHIFT,
+				    PAGE_SIZE)) {
+		page = softmem_page_lookup(region, first);
+		if (page && PageHead(page))
+			ret = softmem_compat_insert_pmd(vmf, page,
+							vmf->flags & FAULT_FLAG_WRITE);
+	}
+	softmem_region_end(region);
+	return ret;
+}
+#endif
+
 static const struct vm_operations_struct softmem_vm_ops = {
-	.fault	= softmem_vm_fault,
+	.fault		= softmem_vm_fault,
+#ifdef SOFTMEM_HAVE_HUGE_MAP
+	.huge_fault	= softmem_vm_huge_fault,
+#endif
 };
 
 /* Whether pages [@pgoff, @pgoff + @pages) lie within @region. */
@@ -292,6 +331,10 @@ static const struct file_operations softmem_region_fops = {
 	.mmap_prepare	= softmem_region_mmap_prepare,
 #else
 	.mmap		= softmem_region_mmap,
+#endif
+#ifdef SOFTMEM_HAVE_HUGE_MAP
+	/* Mappings of 2 MiB and more aligned as the region, for PMDs. */
+	.get_unmapped_area = thp_get_unmapped_area,
 #endif
 	.llseek		= noop_llseek,
 };

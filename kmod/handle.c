@@ -162,7 +162,7 @@ int softmem_handle_create(struct softmem_pool *pool,
 
 /* A new region of @pool, and its first handle, resumed, as *@id. */
 int softmem_handle_alloc(struct softmem_pool *pool, u64 length, int nid,
-			 unsigned int priority, u32 *id)
+			 unsigned int priority, bool huge, u32 *id)
 {
 	struct softmem_region *region;
 	int ret;
@@ -170,7 +170,7 @@ int softmem_handle_alloc(struct softmem_pool *pool, u64 length, int nid,
 	ret = softmem_pool_charge_region(pool);
 	if (ret)
 		return ret;
-	region = softmem_region_create(pool, length, nid, priority);
+	region = softmem_region_create(pool, length, nid, priority, huge);
 	if (!region) {
 		softmem_stat_add(pool, SOFTMEM_STAT_REGIONS, -1);
 		return -ENOMEM;

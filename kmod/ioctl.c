@@ -98,7 +98,8 @@ static int softmem_ioc_alloc(struct softmem_pool *pool, void *data)
 	}
 
 	ret = softmem_handle_alloc(pool, PAGE_ALIGN(arg->length), nid,
-				   priority, &handle);
+				   priority, arg->flags & SOFTMEM_ALLOC_HUGE,
+				   &handle);
 	if (ret)
 		return ret;
 	arg->handle = handle;
@@ -441,6 +442,7 @@ static int softmem_ioc_stats(struct softmem_pool *pool, void *data)
 	arg->discard_events = atomic_long_read(&pool->stats[SOFTMEM_STAT_DISCARD_EVENTS]);
 	arg->limit_bytes = (u64)READ_ONCE(pool->limit_pages) << PAGE_SHIFT;
 	arg->policy = READ_ONCE(pool->policy);
+	arg->huge_bytes = softmem_bytes(&pool->stats[SOFTMEM_STAT_HUGE_PAGES]);
 	return 0;
 }
 

@@ -2,6 +2,14 @@
 /*
  * The pages of a region: allocated zeroed on first write, charged to the
  * writer's memory cgroup, never on an LRU list and so never swapped.
+ *
+ * A region allocated with SOFTMEM_ALLOC_HUGE is cut into PMD-sized chunks.
+ * The first write to a chunk backs the whole chunk with one huge folio (a
+ * compound page of PMD order) when the allocator has one at hand, or else
+ * the written pages alone with base pages; a chunk with a base page stays
+ * base until its region is discarded.  The page index keeps one entry per
+ * page either way, the folio's pages in a huge chunk, so lookups do not
+ * care; freeing a chunk frees its folio whole.
  */
 #include <linux/cpuset.h>
 #include <linux/gfp.h>
@@ -21,6 +29,14 @@
 /* Region pages: zeroed, and as SOFTMEM_GFP_KERNEL fails, never OOM-kills. */
 #define SOFTMEM_GFP_PAGE	(GFP_HIGHUSER | __GFP_ZERO | __GFP_ACCOUNT | \
 				 __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
+
+/*
+ * Huge folios: only what the allocator has at hand.  __GFP_NORETRY makes
+ * one light attempt at compaction and reclaim, never the OOM killer; the
+ * chunk falls back to base pages instead.  Charged like base pages.
+ */
+#define SOFTMEM_GFP_HUGE	(GFP_HIGHUSER | __GFP_ZERO | __GFP_ACCOUNT | \
+				 __GFP_COMP | __GFP_NORETRY | __GFP_NOWARN)
 
 /* What reads of never-written pages see. */
 static struct page *softmem_zero_page;
@@ -80,6 +96,7 @@ static struct softmem_pages *softmem_pages_alloc_in_memcg(int nid)
 	}
 	memset(backing, 0, sizeof(*backing));
 	xa_init(&backing->pages);
+	mutex_init(&backing->install);
 	backing->nid = nid;
 	INIT_LIST_HEAD(&backing->lru);
 	backing->mm = current->mm;
@@ -116,6 +133,7 @@ static struct softmem_pages *softmem_pages_alloc(int nid)
 static void softmem_pages_free(struct softmem_pages *backing)
 {
 	xa_destroy(&backing->pages);
+	mutex_destroy(&backing->install);
 	if (backing->mm)
 		mmdrop(backing->mm);
 	kmem_cache_free(softmem_pages_cache, backing);
@@ -181,6 +199,45 @@ static struct page *softmem_page_alloc(int nid)
 	return alloc_pages_node(nid, SOFTMEM_GFP_PAGE | __GFP_THISNODE, 0);
 }
 
+/* The pages @page stands for: a huge folio's head, or a base page. */
+static unsigned long softmem_page_nr(struct page *page)
+{
+	return PageHead(page) ? SOFTMEM_HUGE_PAGES : 1;
+}
+
+/* Frees a base page or a whole huge folio, given its head. */
+static void softmem_page_free(struct page *page)
+{
+	__free_pages(page, PageHead(page) ? SOFTMEM_HUGE_ORDER : 0);
+}
+
+/* A zeroed huge folio on node @nid, or as softmem_page_alloc() places it. */
+static struct page *softmem_huge_alloc(int nid)
+{
+	if (nid == NUMA_NO_NODE)
+		return alloc_pages(SOFTMEM_GFP_HUGE, SOFTMEM_HUGE_ORDER);
+	return alloc_pages_node(nid, SOFTMEM_GFP_HUGE | __GFP_THISNODE,
+				SOFTMEM_HUGE_ORDER);
+}
+
+/*
+ * Whether page @index of @region is to come with a huge folio for its whole
+ * chunk: the region asked for huge pages, the chunk lies wholly within the
+ * region, and none of its pages is installed (a chunk that has base pages
+ * keeps them).  @backing is NULL for a region without pages.
+ */
+static bool softmem_chunk_wants_huge(struct softmem_region *region,
+				     struct softmem_pages *backing,
+				     unsigned long index)
+{
+	unsigned long first = round_down(index, SOFTMEM_HUGE_PAGES);
+
+	if (!region->huge || first + SOFTMEM_HUGE_PAGES > region->nr_pages)
+		return false;
+	return !backing || !xa_find(&backing->pages, &first,
+				    first + SOFTMEM_HUGE_PAGES - 1, XA_PRESENT);
+}
+
 /* A charged, zeroed page for @region on node @nid (see above), or NULL. */
 static struct page *softmem_page_new(struct softmem_region *region, int nid)
 {
@@ -197,6 +254,38 @@ static struct page *softmem_page_new(struct softmem_region *region, int nid)
 	return page;
 }
 
+/*
+ * What the write of page @index of @region gets: a charged, zeroed huge folio
+ * for its chunk if the chunk wants one and the allocator has one, else a
+ * base page as softmem_page_new() gives.  *@base_chunk is the chunk this
+ * write already fell back to base pages for, which it does not try again.
+ */
+static struct page *softmem_chunk_new(struct softmem_region *region,
+				      struct softmem_pages *backing,
+				      unsigned long index, int nid,
+				      unsigned long *base_chunk)
+{
+	unsigned long chunk = index >> SOFTMEM_HUGE_ORDER;
+	struct softmem_pool *pool = region->pool;
+	struct page *page;
+
+	if (chunk != *base_chunk &&
+	    softmem_chunk_wants_huge(region, backing, index) &&
+	    !softmem_pool_charge(pool, SOFTMEM_HUGE_PAGES)) {
+		page = softmem_huge_alloc(nid);
+		if (page) {
+			set_page_private(page, chunk << SOFTMEM_HUGE_ORDER);
+			return page;
+		}
+		softmem_pool_uncharge(pool, SOFTMEM_HUGE_PAGES);
+	}
+	*base_chunk = chunk;
+	page = softmem_page_new(region, nid);
+	if (page)
+		set_page_private(page, index);
+	return page;
+}
+
 /* Frees pages of softmem_pages_populate() that were never installed. */
 static void softmem_pages_drop(struct softmem_pool *pool,
 			       struct list_head *fresh)
@@ -207,28 +296,80 @@ static void softmem_pages_drop(struct softmem_pool *pool,
 	list_for_each_entry_safe(page, next, fresh, lru) {
 		list_del(&page->lru);
 		set_page_private(page, 0);
-		__free_page(page);
-		nr++;
+		nr += softmem_page_nr(page);
+		softmem_page_free(page);
 	}
 	softmem_pool_uncharge(pool, nr);
 }
 
 /*
+ * Installs huge folio @page over the chunk starting at page_private(), or
+ * fails with -EEXIST if a page of the chunk is installed already.  Every
+ * index is reserved before any is filled, so that a failure to allocate
+ * leaves nothing a reader could have seen.
+ */
+static int softmem_huge_install(struct softmem_pages *backing,
+				struct page *page)
+{
+	unsigned long first = page_private(page), index = first, i;
+	struct folio *folio = page_folio(page);
+	int ret;
+
+	lockdep_assert_held(&backing->install);
+	if (xa_find(&backing->pages, &index, first + SOFTMEM_HUGE_PAGES - 1,
+		    XA_PRESENT))
+		return -EEXIST;
+	for (i = 0; i < SOFTMEM_HUGE_PAGES; i++) {
+		ret = xa_reserve(&backing->pages, first + i,
+				 SOFTMEM_GFP_KERNEL);
+		if (ret) {
+			while (i--)
+				xa_release(&backing->pages, first + i);
+			return ret;
+		}
+	}
+	/* Reserved slots take a page without allocating. */
+	for (i = 0; i < SOFTMEM_HUGE_PAGES; i++)
+		xa_store(&backing->pages, first + i, folio_page(folio, i), 0);
+	return 0;
+}
+
+/*
  * Makes the pages on @fresh (index in page_private()) part of the region.
- * A page whose index another writer filled meanwhile is dropped.
+ * A page whose index another writer filled meanwhile is dropped; so is a
+ * huge folio whose chunk another writer gave a base page meanwhile, and
+ * then -EAGAIN asks the caller to back what it wanted of that chunk with
+ * base pages.  A huge-backed region's installs hold @backing->install.
  */
 static int softmem_pages_install(struct softmem_region *region,
 				 struct softmem_pages *backing,
 				 struct list_head *fresh)
 {
+	unsigned long added = 0, huge = 0;
 	struct page *page, *next, *old;
-	unsigned long added = 0;
 	LIST_HEAD(unused);
+	bool again = false;
 	int ret = 0;
 
+	if (region->huge)
+		mutex_lock(&backing->install);
 	list_for_each_entry_safe(page, next, fresh, lru) {
 		if (ret)
 			break;
+		if (PageHead(page)) {
+			ret = softmem_huge_install(backing, page);
+			if (ret == -EEXIST) {
+				ret = 0;
+				again = true;
+				list_move(&page->lru, &unused);
+			} else if (!ret) {
+				list_del(&page->lru);
+				set_page_private(page, 0);
+				added += SOFTMEM_HUGE_PAGES;
+				huge += SOFTMEM_HUGE_PAGES;
+			}
+			continue;
+		}
 		old = xa_cmpxchg(&backing->pages, page_private(page), NULL,
 				 page, SOFTMEM_GFP_KERNEL);
 		if (xa_is_err(old)) {
@@ -243,16 +384,20 @@ static int softmem_pages_install(struct softmem_region *region,
 		set_page_private(page, 0);
 		added++;
 	}
+	if (region->huge)
+		mutex_unlock(&backing->install);
 	list_splice(&unused, fresh);
 	softmem_pages_drop(region->pool, fresh);
 
 	spin_lock(&region->lock);
 	backing->nr_pages += added;
+	backing->nr_huge += huge;
 	softmem_pages_account(region->pool, backing, added);
+	softmem_stat_add(region->pool, SOFTMEM_STAT_HUGE_PAGES, huge);
 	if (region->state == SOFTMEM_REGION_SUSPENDED)
 		softmem_region_add_suspended(region, added);
 	spin_unlock(&region->lock);
-	return ret;
+	return ret ?: again ? -EAGAIN : 0;
 }
 
 /*
@@ -302,12 +447,13 @@ static int softmem_roomier_node(int nid, unsigned long nr_pages)
 static struct softmem_pages *softmem_pages_start(struct softmem_region *region,
 						 unsigned long index,
 						 struct list_head *fresh,
+						 unsigned long *base_chunk,
 						 int *err)
 {
 	struct softmem_pages *backing;
 	struct page *page;
 
-	page = softmem_page_new(region, region->nid);
+	page = softmem_chunk_new(region, NULL, index, region->nid, base_chunk);
 	if (!page) {
 		*err = -ENOMEM;
 		return NULL;
@@ -315,16 +461,19 @@ static struct softmem_pages *softmem_pages_start(struct softmem_region *region,
 	if (region->nid == NUMA_NO_NODE) {
 		int nid = softmem_roomier_node(page_to_nid(page),
 					       region->nr_pages);
-		struct page *other = nid == NUMA_NO_NODE ? NULL :
-				     softmem_page_alloc(nid);
+		struct page *other = NULL;
 
+		if (nid != NUMA_NO_NODE)
+			other = PageHead(page) ? softmem_huge_alloc(nid) :
+						 softmem_page_alloc(nid);
 		/* The charge of the first page covers its replacement. */
 		if (other) {
-			__free_page(page);
+			set_page_private(other, page_private(page));
+			set_page_private(page, 0);
+			softmem_page_free(page);
 			page = other;
 		}
 	}
-	set_page_private(page, index);
 	list_add_tail(&page->lru, fresh);
 	backing = softmem_pages_get(region, page_to_nid(page));
 	if (!backing)
@@ -335,22 +484,18 @@ static struct softmem_pages *softmem_pages_start(struct softmem_region *region,
 }
 
 /*
- * Allocates every missing page of [offset, offset + length) before any is
- * installed, so that a write either fails for lack of memory with nothing
- * changed or can no longer fail for it halfway.  All pages of a region are
- * on one node, so that reclaim on that node finds them all.
+ * One pass of softmem_pages_populate(): -EAGAIN when a huge folio it got
+ * lost its chunk to another writer's base page, for another pass.
  */
-int softmem_pages_populate(struct softmem_region *region, u64 offset,
-			   u64 length)
+static int softmem_pages_populate_once(struct softmem_region *region,
+				       u64 offset, u64 length)
 {
+	unsigned long index, last, base_chunk = ULONG_MAX;
 	struct softmem_pages *backing;
-	unsigned long index, last;
 	struct page *page;
 	LIST_HEAD(fresh);
 	int ret = 0;
 
-	if (!length)
-		return 0;
 	index = offset >> PAGE_SHIFT;
 	last = (offset + length - 1) >> PAGE_SHIFT;
 	if (READ_ONCE(region->state) == SOFTMEM_REGION_DEAD)
@@ -358,11 +503,13 @@ int softmem_pages_populate(struct softmem_region *region, u64 offset,
 	/* Pairs with the release in softmem_pages_get(). */
 	backing = smp_load_acquire(&region->backing);
 	if (!backing) {
-		backing = softmem_pages_start(region, index, &fresh, &ret);
+		backing = softmem_pages_start(region, index, &fresh,
+					      &base_chunk, &ret);
 		if (!backing)
 			return ret;
-		if (!list_empty(&fresh))
-			index++;
+		page = list_first_entry_or_null(&fresh, struct page, lru);
+		if (page)
+			index = page_private(page) + softmem_page_nr(page);
 	}
 
 	for (; index <= last; index++) {
@@ -376,12 +523,14 @@ int softmem_pages_populate(struct softmem_region *region, u64 offset,
 			ret = -ENOENT;
 			break;
 		}
-		page = softmem_page_new(region, backing->nid);
+		page = softmem_chunk_new(region, backing, index, backing->nid,
+					 &base_chunk);
 		if (!page) {
 			ret = -ENOMEM;
 			break;
 		}
-		set_page_private(page, index);
+		/* A huge folio covers the rest of its chunk. */
+		index = page_private(page) + softmem_page_nr(page) - 1;
 		list_add_tail(&page->lru, &fresh);
 		if (fatal_signal_pending(current)) {
 			ret = -EINTR;
@@ -394,6 +543,26 @@ int softmem_pages_populate(struct softmem_region *region, u64 offset,
 		return ret;
 	}
 	return softmem_pages_install(region, backing, &fresh);
+}
+
+/*
+ * Allocates every missing page of [offset, offset + length) before any is
+ * installed, so that a write either fails for lack of memory with nothing
+ * changed or can no longer fail for it halfway.  All pages of a region are
+ * on one node, so that reclaim on that node finds them all.
+ */
+int softmem_pages_populate(struct softmem_region *region, u64 offset,
+			   u64 length)
+{
+	int ret;
+
+	if (!length)
+		return 0;
+	/* Again, for the chunks another writer took for base pages. */
+	do {
+		ret = softmem_pages_populate_once(region, offset, length);
+	} while (ret == -EAGAIN);
+	return ret;
 }
 
 struct page *softmem_page_lookup(struct softmem_region *region,
@@ -417,7 +586,10 @@ void softmem_pages_destroy(struct softmem_pages *backing)
 	unsigned long index;
 
 	xa_for_each(&backing->pages, index, page) {
-		__free_page(page);
+		/* A huge chunk: its folio, whole, then the next chunk. */
+		if (PageHead(page))
+			index += SOFTMEM_HUGE_PAGES - 1;
+		softmem_page_free(page);
 		cond_resched();
 	}
 	softmem_pages_free(backing);

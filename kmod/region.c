@@ -73,7 +73,7 @@ static void softmem_region_unlink_pool(struct softmem_region *region)
  */
 struct softmem_region *softmem_region_create(struct softmem_pool *pool,
 					     u64 length, int nid,
-					     unsigned int priority)
+					     unsigned int priority, bool huge)
 {
 	struct softmem_region *region;
 
@@ -88,6 +88,7 @@ struct softmem_region *softmem_region_create(struct softmem_pool *pool,
 	region->pool = pool;
 	region->nr_pages = length >> PAGE_SHIFT;
 	region->nid = nid;
+	region->huge = huge;
 	region->priority = priority;
 	refcount_set(&region->ref, 1);
 	softmem_pool_get(pool);
@@ -115,6 +116,8 @@ void softmem_region_put(struct softmem_region *region)
 		softmem_pool_uncharge(pool, region->backing->nr_pages);
 		softmem_pages_account(pool, region->backing,
 				      -(long)region->backing->nr_pages);
+		softmem_stat_add(pool, SOFTMEM_STAT_HUGE_PAGES,
+				 -(long)region->backing->nr_huge);
 		softmem_pages_destroy(region->backing);
 	}
 	if (region->inode)
@@ -371,6 +374,8 @@ void softmem_region_discard_locked(struct softmem_region *region,
 	region->gen++;
 	if (region->backing) {
 		softmem_pages_account(pool, region->backing, -(long)nr);
+		softmem_stat_add(pool, SOFTMEM_STAT_HUGE_PAGES,
+				 -(long)region->backing->nr_huge);
 		/*
 		 * Only a mapping can hold page table entries: one made before
 		 * a fault that filled them, which finished (unpinned) before

@@ -25,6 +25,8 @@
 #include <linux/gfp.h>
 #include <linux/list.h>
 #include <linux/list_lru.h>
+#include <linux/mutex.h>
+#include <linux/pgtable.h>
 #include <linux/nodemask.h>
 #include <linux/refcount.h>
 #include <linux/spinlock.h>
@@ -49,6 +51,7 @@
  * @SOFTMEM_STAT_SUSPENDED_PAGES: resident pages of suspended regions
  * @SOFTMEM_STAT_DISCARDED_PAGES: pages discarded, cumulative
  * @SOFTMEM_STAT_DISCARD_EVENTS: regions discarded, cumulative
+ * @SOFTMEM_STAT_HUGE_PAGES: resident pages in huge (PMD-order) folios
  * @SOFTMEM_NR_STATS: number of counters
  */
 enum softmem_stat {
@@ -58,6 +61,7 @@ enum softmem_stat {
 	SOFTMEM_STAT_SUSPENDED_PAGES,
 	SOFTMEM_STAT_DISCARDED_PAGES,
 	SOFTMEM_STAT_DISCARD_EVENTS,
+	SOFTMEM_STAT_HUGE_PAGES,
 	SOFTMEM_NR_STATS,
 };
 
@@ -136,10 +140,18 @@ enum softmem_state {
 	SOFTMEM_REGION_DEAD,
 };
 
+/* A chunk of a huge-backed region: PMD-sized, one huge folio or base pages. */
+#define SOFTMEM_HUGE_ORDER	(PMD_SHIFT - PAGE_SHIFT)
+#define SOFTMEM_HUGE_PAGES	BIT(SOFTMEM_HUGE_ORDER)
+
 /**
  * struct softmem_pages - the pages of a region
- * @pages: page index -> struct page; populated on first write
+ * @pages: page index -> struct page; populated on first write.  A huge
+ *	folio fills every index of its chunk, one entry per page
  * @nr_pages: pages in @pages, under the owning region's lock
+ * @nr_huge: those of them in huge folios, under the same lock
+ * @install: serialises the installs of a huge-backed region, so that a
+ *	chunk gets either one huge folio or base pages, never both
  * @nid: the NUMA node of every page in @pages
  * @mm: the address space of the process whose write made the set, in whose
  *	RSS the pages count (as shared memory) for the OOM killer; grabbed
@@ -158,6 +170,8 @@ enum softmem_state {
 struct softmem_pages {
 	struct xarray pages;
 	unsigned long nr_pages;
+	unsigned long nr_huge;
+	struct mutex install;		/* see above */
 	int nid;
 	struct mm_struct *mm;
 	struct softmem_region *region;
@@ -190,6 +204,8 @@ struct softmem_pages {
  * @nr_pages: length in pages
  * @nid: NUMA node for pages, or NUMA_NO_NODE for the node the policy of the
  *	first writer picks
+ * @huge: back whole chunks with huge folios where the allocator gives them
+ *	(%SOFTMEM_ALLOC_HUGE)
  * @inode: the inode of the region's exported files, whose mapping holds
  *	every mmap() of it; NULL until first exported
  * @ref: references: each handle, each file and each operation in flight
@@ -213,6 +229,7 @@ struct softmem_region {
 	struct softmem_pool *pool;
 	unsigned long nr_pages;
 	int nid;
+	bool huge;
 	struct inode *inode;
 	refcount_t ref;
 	u64 id;
@@ -334,7 +351,7 @@ int softmem_regions_init(void);
 void softmem_regions_exit(void);
 struct softmem_region *softmem_region_create(struct softmem_pool *pool,
 					     u64 length, int nid,
-					     unsigned int priority);
+					     unsigned int priority, bool huge);
 void softmem_region_put(struct softmem_region *region);
 void softmem_region_got_pages(struct softmem_region *region);
 void softmem_region_take_resumed(struct softmem_region *region);
@@ -356,7 +373,7 @@ unsigned long softmem_region_free_pages(struct list_head *dispose);
 int softmem_handles_init(void);
 void softmem_handles_exit(void);
 int softmem_handle_alloc(struct softmem_pool *pool, u64 length, int nid,
-			 unsigned int priority, u32 *id);
+			 unsigned int priority, bool huge, u32 *id);
 int softmem_handle_create(struct softmem_pool *pool,
 			  struct softmem_region *region, bool resumed,
 			  u32 *id);

@@ -94,6 +94,13 @@ static ssize_t discarded_bytes_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(discarded_bytes);
 
+static ssize_t huge_bytes_show(struct device *dev,
+			       struct device_attribute *attr, char *buf)
+{
+	return softmem_show_pages(buf, SOFTMEM_STAT_HUGE_PAGES);
+}
+static DEVICE_ATTR_RO(huge_bytes);
+
 static ssize_t node_resident_bytes_show(struct device *dev,
 					struct device_attribute *attr,
 					char *buf)
@@ -118,6 +125,7 @@ static struct attribute *softmem_stats_attrs[] = {
 	&dev_attr_suspended_bytes.attr,
 	&dev_attr_discarded_bytes.attr,
 	&dev_attr_discard_events.attr,
+	&dev_attr_huge_bytes.attr,
 	&dev_attr_node_resident_bytes.attr,
 	&dev_attr_node_suspended_bytes.attr,
 	NULL
@@ -144,6 +152,7 @@ static const struct {
 	[SOFTMEM_STAT_SUSPENDED_PAGES] = { "suspended-bytes", true },
 	[SOFTMEM_STAT_DISCARDED_PAGES] = { "discarded-bytes", true },
 	[SOFTMEM_STAT_DISCARD_EVENTS] = { "discard-events", false },
+	[SOFTMEM_STAT_HUGE_PAGES] = { "huge-bytes", true },
 };
 
 /*

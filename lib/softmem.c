@@ -171,6 +171,13 @@ SOFTMEM_EXPORT int softmem_alloc_on_node(int pool, uint64_t length,
 				   handle);
 }
 
+SOFTMEM_EXPORT int softmem_alloc_huge(int pool, uint64_t length,
+				      uint64_t *handle)
+{
+	return softmem_alloc_flags(pool, length, SOFTMEM_ALLOC_HUGE, 0, 0,
+				   handle);
+}
+
 SOFTMEM_EXPORT int softmem_alloc_priority(int pool, uint64_t length,
 					  unsigned int priority,
 					  uint64_t *handle)

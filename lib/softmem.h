@@ -38,6 +38,7 @@ int softmem_alloc_priority(int pool, uint64_t length, unsigned int priority,
 int softmem_set_priority(int pool, uint64_t handle, unsigned int priority);
 int softmem_alloc_on_node(int pool, uint64_t length, unsigned int node,
 			  uint64_t *handle);
+int softmem_alloc_huge(int pool, uint64_t length, uint64_t *handle);
 int softmem_free(int pool, uint64_t handle);
 int softmem_suspend(int pool, uint64_t handle);
 int softmem_resume(int pool, uint64_t handle, bool *discarded);

@@ -594,6 +594,15 @@ public:
 			      "softmem_alloc_priority");
 		return region(std::move(s));
 	}
+	/* ... backed by huge pages where it can be (softmem_alloc_huge(3)). */
+	[[nodiscard]] region alloc_huge(std::uint64_t length)
+	{
+		auto s = new_state(length, "softmem_alloc_huge");
+
+		detail::check(softmem_alloc_huge(fd_, length, &s->handle),
+			      "softmem_alloc_huge");
+		return region(std::move(s));
+	}
 	/* ... whose pages will be on NUMA node @node. */
 	[[nodiscard]] region alloc_on_node(std::uint64_t length,
 					   unsigned int node)

@@ -210,6 +210,13 @@ void region_frees_once()
 	r.reset();
 	CHECK(r.empty());
 	CHECK_EQ(0, pool.stats().regions);
+
+	/* alloc_huge(): the same kind of region, freed the same way. */
+	r = pool.alloc_huge(3 * page());
+	CHECK(!r.empty() && r.length() == 3 * page());
+	CHECK_EQ(1, pool.stats().regions);
+	r.reset();
+	CHECK_EQ(0, pool.stats().regions);
 }
 
 void guard_resumes_and_suspends()

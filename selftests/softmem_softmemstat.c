@@ -31,13 +31,13 @@
 /* Columns of a pool row. */
 enum {
 	PC_PID, PC_POOL, PC_FD, PC_POLICY, PC_REGIONS, PC_RESIDENT,
-	PC_SUSPENDED, PC_DISCARDED, PC_DISCARDS, PC_COMM
+	PC_SUSPENDED, PC_DISCARDED, PC_DISCARDS, PC_HUGE, PC_COMM
 };
 
 /* Columns of the module-wide line. */
 enum {
 	MC_POOLS, MC_REGIONS, MC_LENGTH, MC_RESIDENT, MC_SUSPENDED,
-	MC_DISCARDED, MC_DISCARDS, MC_NR
+	MC_DISCARDED, MC_DISCARDS, MC_HUGE, MC_NR
 };
 
 struct fields {
@@ -331,6 +331,7 @@ static void check_row(struct __test_metadata *_metadata,
 	EXPECT_STREQ(u64s(v, st->suspended_bytes), row->f[PC_SUSPENDED]);
 	EXPECT_STREQ(u64s(v, st->discarded_bytes), row->f[PC_DISCARDED]);
 	EXPECT_STREQ(u64s(v, st->discard_events), row->f[PC_DISCARDS]);
+	EXPECT_STREQ(u64s(v, st->huge_bytes), row->f[PC_HUGE]);
 	EXPECT_STREQ(comm, row->f[PC_COMM]);
 }
 
@@ -415,6 +416,7 @@ static int module_line_values(uint64_t v[MC_NR])
 	static const char * const names[MC_NR] = {
 		"pools", "regions", "length_bytes", "resident_bytes",
 		"suspended_bytes", "discarded_bytes", "discard_events",
+		"huge_bytes",
 	};
 	int i, ret;
 

@@ -50,7 +50,7 @@ static struct {
 /* Module-wide figures, /sys/class/misc/softmem/stats/. */
 struct module_stats {
 	uint64_t pools, regions, length, resident, suspended, discarded,
-		 events;
+		 events, huge;
 	int nr_nodes;
 	struct {
 		int node;
@@ -65,7 +65,7 @@ struct pool_row {
 	uint64_t pool;
 	char comm[64];
 	char policy[16];
-	uint64_t regions, resident, suspended, discarded, events;
+	uint64_t regions, resident, suspended, discarded, events, huge;
 };
 
 struct pool_rows {
@@ -220,6 +220,7 @@ static void read_module(struct module_stats *m)
 	read_stat("suspended_bytes", &m->suspended);
 	read_stat("discarded_bytes", &m->discarded);
 	read_stat("discard_events", &m->events);
+	read_stat("huge_bytes", &m->huge);
 	m->nr_nodes = 0;
 	read_node_stat(m, "node_resident_bytes", false);
 	read_node_stat(m, "node_suspended_bytes", true);
@@ -275,6 +276,7 @@ static bool read_pool_fdinfo(const char *path, struct pool_row *row)
 		{ "suspended-bytes", &row->suspended },
 		{ "discarded-bytes", &row->discarded },
 		{ "discard-events", &row->events },
+		{ "huge-bytes", &row->huge },
 	};
 	char buf[8192], *line, *save;
 	bool pool = false, policy = false, region = false;
@@ -501,14 +503,14 @@ static uint64_t delta(uint64_t now, uint64_t before)
 static void print_module_header(void)
 {
 	printf("%6s %8s %" BYTES_W "s %" BYTES_W "s %" BYTES_W "s %"
-	       BYTES_W "s %9s\n", "pools", "regions", "length", "resident",
-	       "suspended", "discarded", "discards");
+	       BYTES_W "s %9s %" BYTES_W "s\n", "pools", "regions", "length",
+	       "resident", "suspended", "discarded", "discards", "huge");
 }
 
 static void print_module_line(const struct module_stats *m,
 			      const struct prev *prev)
 {
-	char a[SZ], b[SZ], c[SZ], d[SZ];
+	char a[SZ], b[SZ], c[SZ], d[SZ], e[SZ];
 	uint64_t discarded = m->discarded, events = m->events;
 
 	if (prev->valid && !opt.cumulative) {
@@ -516,10 +518,10 @@ static void print_module_line(const struct module_stats *m,
 		events = delta(m->events, prev->events);
 	}
 	printf("%6" PRIu64 " %8" PRIu64 " %" BYTES_W "s %" BYTES_W "s %"
-	       BYTES_W "s %" BYTES_W "s %9" PRIu64 "\n", m->pools, m->regions,
-	       size_str(a, SZ, m->length), size_str(b, SZ, m->resident),
-	       size_str(c, SZ, m->suspended), size_str(d, SZ, discarded),
-	       events);
+	       BYTES_W "s %" BYTES_W "s %9" PRIu64 " %" BYTES_W "s\n",
+	       m->pools, m->regions, size_str(a, SZ, m->length),
+	       size_str(b, SZ, m->resident), size_str(c, SZ, m->suspended),
+	       size_str(d, SZ, discarded), events, size_str(e, SZ, m->huge));
 }
 
 static void print_nodes(const struct module_stats *m)
@@ -537,12 +539,13 @@ static void print_nodes(const struct module_stats *m)
 
 static void print_pools(const struct pool_rows *rows, const struct prev *prev)
 {
-	char a[SZ], b[SZ], c[SZ];
+	char a[SZ], b[SZ], c[SZ], d[SZ];
 	size_t i;
 
 	printf("%7s %6s %4s %-6s %8s %" BYTES_W "s %" BYTES_W "s %" BYTES_W
-	       "s %9s %s\n", "pid", "pool", "fd", "policy", "regions",
-	       "resident", "suspended", "discarded", "discards", "comm");
+	       "s %9s %" BYTES_W "s %s\n", "pid", "pool", "fd", "policy",
+	       "regions", "resident", "suspended", "discarded", "discards",
+	       "huge", "comm");
 	for (i = 0; i < rows->nr; i++) {
 		const struct pool_row *r = &rows->row[i];
 		uint64_t discarded = r->discarded, events = r->events;
@@ -560,11 +563,12 @@ static void print_pools(const struct pool_rows *rows, const struct prev *prev)
 			}
 		}
 		printf("%7ld %6" PRIu64 " %4d %-6s %8" PRIu64 " %" BYTES_W "s %"
-		       BYTES_W "s %" BYTES_W "s %9" PRIu64 " %s\n", r->pid,
-		       r->pool, r->fd, r->policy, r->regions,
+		       BYTES_W "s %" BYTES_W "s %9" PRIu64 " %" BYTES_W "s %s\n",
+		       r->pid, r->pool, r->fd, r->policy, r->regions,
 		       size_str(a, SZ, r->resident),
 		       size_str(b, SZ, r->suspended),
-		       size_str(c, SZ, discarded), events, r->comm);
+		       size_str(c, SZ, discarded), events,
+		       size_str(d, SZ, r->huge), r->comm);
 	}
 }
 

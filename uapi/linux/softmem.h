@@ -90,10 +90,26 @@ enum softmem_cmd {
  */
 #define SOFTMEM_ALLOC_PRIORITY		_BITUL(1)
 /**
+ * define SOFTMEM_ALLOC_HUGE - back the region with huge pages where the
+ *	allocator can give them
+ *
+ * The region is cut into chunks of the size a PMD maps (2 MiB on x86-64)
+ * from offset 0.  The first write to a chunk decides how it is backed: by
+ * one huge page if the allocator has one at once (no heavy compaction, no
+ * OOM killer), else by base pages as without the flag.  A chunk at the
+ * region's end shorter than that is always base pages.  A huge chunk is
+ * resident as a whole (it counts its full size in &softmem_stats), reads as
+ * zeros where it was never written, and is discarded as a whole with its
+ * region.  Mappings of the region map huge chunks with one PMD where the
+ * kernel allows it and the mapping is aligned to the chunk size.
+ */
+#define SOFTMEM_ALLOC_HUGE		_BITUL(2)
+/**
  * define SOFTMEM_ALLOC_VALID_FLAGS - every flag &struct softmem_alloc knows
  */
 #define SOFTMEM_ALLOC_VALID_FLAGS	(SOFTMEM_ALLOC_NODE | \
-					 SOFTMEM_ALLOC_PRIORITY)
+					 SOFTMEM_ALLOC_PRIORITY | \
+					 SOFTMEM_ALLOC_HUGE)
 
 /**
  * define SOFTMEM_NR_PRIORITIES - number of priority classes
@@ -329,6 +345,8 @@ struct softmem_find {
  * @limit_bytes: output: the pool's limit on resident bytes
  * @policy: output: the pool's &enum softmem_policy
  * @__reserved: output: 0
+ * @huge_bytes: output: resident bytes in huge pages, part of
+ *	@resident_bytes (see %SOFTMEM_ALLOC_HUGE)
  *
  * The same counters, summed over every pool, are in
  * /sys/class/misc/softmem/stats/.
@@ -345,6 +363,7 @@ struct softmem_stats {
 	__u64 limit_bytes;
 	__u32 policy;
 	__u32 __reserved;
+	__u64 huge_bytes;
 };
 
 /**
