@@ -110,8 +110,10 @@ for leg in $KERNEL; do
 		continue
 	fi
 	version=$(cat "$kdir/version")
-	build_step "building the module for $version" make KDIR="$kdir/build" \
-		KMAKE="$kdir/make" KTAG="$version" module
+	# KERNEL= : make bench's own KERNEL (several legs) would reach the
+	# sub-make through MAKEFLAGS and override KDIR there.
+	build_step "building the module for $version" make KERNEL= \
+		KDIR="$kdir/build" KMAKE="$kdir/make" KTAG="$version" module
 	echo "== kernel $version, VM with $VM_MEM"
 	run_bench "$kdir" "build/$version/kmod/softmem.ko" || status=1
 done
