@@ -95,14 +95,15 @@ static unsigned long softmem_pool_discard_first(struct softmem_pool *pool,
 	}
 
 	if (region->state == SOFTMEM_REGION_SUSPENDED && !region->users &&
-	    region->backing && softmem_words_claim(region, true)) {
-		(*refused)++;
-	} else if (region->state == SOFTMEM_REGION_SUSPENDED &&
-		   !region->users && region->backing) {
-		nr = region->backing->nr_pages;
-		softmem_lru_del(region);
-		softmem_region_discard_locked(region, dispose,
-					      SOFTMEM_DISCARD_POOL_LIMIT);
+	    region->backing) {
+		if (softmem_words_claim(region, true)) {
+			(*refused)++;
+		} else {
+			nr = region->backing->nr_pages;
+			softmem_lru_del(region);
+			softmem_region_discard_locked(region, dispose,
+						      SOFTMEM_DISCARD_POOL_LIMIT);
+		}
 	}
 	/*
 	 * Under LRU only regions with pages to give stay listed: a region
