@@ -13,7 +13,12 @@
 #                         example (PREFIX=/usr/local, DESTDIR=; depmod runs
 #                         unless DESTDIR is set or DEPMOD=0)
 #   make uninstall        removes what make install installed (same settings)
-#   make demo             boot a VM and watch discardable memory at work
+#   make demo             one cache kept five ways (softmem, anonymous memory
+#                         without and with zram swap, MADV_FREE, MAP_DROPPABLE)
+#                         while another process takes most of a VM's memory:
+#                         a side-by-side table and a plot (KERNEL=6.12)
+#   make demo-balloon     the same cache while the host's balloon takes back
+#                         60 % of the VM's memory over QMP
 #   make check            every test on every kernel leg
 #   make bench            the speed ratios, in a VM per kernel (KERNEL="6.12"
 #                         by default; KERNEL="6.1 7.2" for others)
@@ -24,7 +29,7 @@
 #   make sqlite-demo      boot a VM and run SQLite under memory pressure with
 #                         that cache and with SQLite's own (KERNEL=6.12)
 
-.PHONY: all module lib selftests check bench demo lint clean sqlite-pcache sqlite-demo \
+.PHONY: all module lib selftests check bench demo demo-balloon lint clean sqlite-pcache sqlite-demo \
 	install uninstall install-module uninstall-module package-check
 all: module lib
 
@@ -57,10 +62,13 @@ bench:
 	KERNEL="$(KERNEL)" tools/bench.sh
 
 demo:
-	tools/demo.sh
+	KERNEL="$(KERNEL)" tools/demo.sh pressure
+
+demo-balloon:
+	KERNEL="$(KERNEL)" tools/demo.sh balloon
 
 sqlite-pcache: lib
-	$(MAKE) -C examples/sqlite-pcache
+
 
 sqlite-demo:
 	KERNEL="$(KERNEL)" tools/sqlite-demo.sh
@@ -101,4 +109,4 @@ clean:
 	$(MAKE) -C lib clean
 	-$(MAKE) -C selftests clean
 	$(MAKE) -C bench clean
-	$(MAKE) -C examples/sqlite-pcache clean
+

@@ -1,52 +1,242 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Usage: tools/demo.sh   (make demo; KERNEL=6.12 and VM_MEM=512M by default)
+# Usage: tools/demo.sh [pressure|balloon]   (make demo, make demo-balloon)
 #
-# Shows discardable memory at work: builds the module for one Debian kernel
-# leg, the library and examples/softmem-demo, boots a VM with no swap and runs
-# the demo in it (a suspended cache, a process that needs the memory, the
-# cache coming back and checking what survived).  Prints a header and the
-# demo's lines; build and VM noise go to build/demo/ and are shown only on
-# failure.  Exits with the demo's status (vm-run's status when the VM failed).
+# Runs one cache (examples/pressure-demo) kept several ways, each in a fresh
+# qemu guest on one kernel leg (KERNEL, 6.12 by default), and prints one
+# side-by-side table and writes a plot (PNG, gnuplot):
+#
+#   pressure  a guest of VM_MEM (768M) with no swap; a second process asks
+#             for most of its memory, holds it and leaves.  Ways: no cache
+#             (the baseline), softmem, anonymous memory without swap and with
+#             zram swap, MADV_FREE, MAP_DROPPABLE (6.11 and later).
+#   balloon   a guest of VM_MEM (512M) with virtio-balloon, deflate-on-oom
+#             off; the cache fills most of it, then the host asks the balloon
+#             over QMP to bring the guest to 40 % of its size
+#             (tools/qmp-balloon.py), and gives the memory back later.  Ways:
+#             no cache, softmem, anonymous memory without swap, with zram.
+#
+# DEMO_QUICK=1 shortens every phase (make check runs it so that the demo
+# cannot rot).  Build and VM output go to build/demo-MODE/; the table
+# reads the guests' "result" lines and the plot their "sample" lines.
+# Exits non-zero when a guest failed or softmem returned data that was
+# not what was written.
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$top/tools/lib.sh"
 cd "$top"
 
+mode=${1:-pressure}
 KERNEL=${KERNEL:-6.12}
-VM_MEM=${VM_MEM:-512M}
+DEMO_QUICK=${DEMO_QUICK:-0}
 VM_TIMEOUT=${VM_TIMEOUT:-600}
-logs=build/demo
+case $mode in
+pressure)
+	VM_MEM=${VM_MEM:-768M}
+	variants=(none softmem anon anon+zram madv-free droppable)
+	# Seconds before the competitor, its hold, after it leaves.
+	phases=(4 8 8)
+	((DEMO_QUICK)) && phases=(1 2 2)
+	;;
+balloon)
+	VM_MEM=${VM_MEM:-512M}
+	variants=(none softmem anon anon+zram)
+	# Seconds before the balloon, with it inflated, after it deflates.
+	phases=(3 20 8)
+	((DEMO_QUICK)) && phases=(1 8 3)
+	;;
+*) die "usage: $0 [pressure|balloon]" ;;
+esac
+logs=build/demo-$mode
 build_log=$logs/build.log
-vm_log=$logs/vm-run.log
-mkdir -p "$logs"
+rm -rf "$logs"
+mkdir -p "$logs/data"
 : >"$build_log"
 
 start=$SECONDS
 build_step "installing host packages" ensure_host_packages gcc make libc6-dev \
 	qemu-system-x86 busybox-static cpio numactl debootstrap zstd xz-utils \
-	libelf-dev dwarves kmod bc flex bison
+	libelf-dev dwarves kmod bc flex bison gnuplot-nox python3
 echo "== fetching kernel $KERNEL" >>"$build_log"
 kdir=$(tools/fetch-kernel.sh "$KERNEL" 2>>"$build_log") ||
 	build_fail "fetching kernel $KERNEL"
 version=$(<"$kdir/version")
-build_step "building the module for $version" make KERNEL="$KERNEL" module
+build_step "building the module for $version" make KDIR="$kdir/build" \
+	KMAKE="$kdir/make" KTAG="$version" module
 build_step "building the library" make -C lib libsoftmem.a
-build_step "building the demo" make -C examples softmem-demo
+build_step "building the demo" make -C examples pressure-demo
 ko=build/$version/kmod/softmem.ko
 [[ -f $ko ]] || die "$ko is missing after the build (log: $build_log)"
+mem_mib=${VM_MEM%[mM]}
+[[ $VM_MEM == *[gG] ]] && mem_mib=$((${VM_MEM%[gG]} * 1024))
 
-echo "softmem demo: kernel $version, VM with $VM_MEM of RAM and no swap"
-status=0
-tools/vm-run --kernel-dir "$kdir" --mem "$VM_MEM" --timeout "$VM_TIMEOUT" \
-	--log-dir "$logs/vm" --module "$ko" --add examples/softmem-demo \
-	-- ./softmem-demo 2>"$vm_log" || status=$?
-
-if ((status)); then
-	grep -v '^vm-run: logs in' "$vm_log" | tail -n 30 >&2
-	log "demo failed with status $status (logs: $logs/)"
-	exit "$status"
+# MAP_DROPPABLE came with Linux 6.11.
+IFS=. read -r major minor _ <<<"$version"
+if ((major < 6 || (major == 6 && minor < 11))); then
+	variants=("${variants[@]/droppable/}")
 fi
-summary=$(sed -n 's/^vm-run: .*boot to command \([0-9.]*s\), total \([0-9.]*s\) (\(.*\))$/VM: boot \1, total \2 under \3/p' "$vm_log")
-echo "(${summary:+$summary, }$((SECONDS - start)) s in all; logs in $logs/)"
+
+# Modules the guest loads: zram for the zram way, virtio_balloon for the
+# balloon (all from the leg's own packages), softmem last.
+modules() {
+	local mods=()
+	[[ $1 == *+zram ]] && mods+=(zram)
+	[[ $mode == balloon ]] && mods+=(virtio_balloon)
+	mkdir -p "$logs/modules"
+	((${#mods[@]} == 0)) || guest_modules "$kdir" "$version" "$logs/modules" "${mods[@]}"
+}
+
+# run_variant NAME: one guest; its output in $logs/NAME.log.
+run_variant() {
+	local name=$1 backing=${1%+zram} dir=$logs/$1 cmd= status=0 args=()
+	local target=$((mem_mib * 40 / 100)) qmp_pid=
+	mkdir -p "$dir"
+	modules "$name" >"$dir/modules.list" 2>>"$build_log"
+	while read -r m; do args+=(--module "$m"); done <"$dir/modules.list"
+	args+=(--module "$ko")
+	if [[ $name == *+zram ]]; then
+		# zram swap of half the guest's memory, as distributions set it up.
+		cmd="echo $((mem_mib / 2))M >/sys/block/zram0/disksize && mkswap /dev/zram0 >/dev/null && swapon /dev/zram0 && "
+	fi
+	cmd+="./pressure-demo --name $name --before ${phases[0]} --hold ${phases[1]} --after ${phases[2]}"
+	if [[ $mode == balloon ]]; then
+		cmd+=" --balloon"
+		args+=(--balloon --qmp "$dir/qmp.sock")
+		rm -f "$dir/qmp.sock"
+		tools/qmp-balloon.py "$dir/qmp.sock" "$dir/vm/test.log" "$mem_mib" \
+			"$target" "${phases[1]}" "${phases[2]}" >"$dir/balloon.txt" \
+			2>"$dir/qmp.log" &
+		qmp_pid=$!
+	fi
+	tools/vm-run --kernel-dir "$kdir" --mem "$VM_MEM" --timeout "$VM_TIMEOUT" \
+		--log-dir "$dir/vm" "${args[@]}" --add examples/pressure-demo \
+		-- "$cmd $backing" >"$logs/$name.log" 2>&1 || status=$?
+	if [[ -n $qmp_pid ]]; then
+		wait "$qmp_pid" || status=$((status ? status : 1))
+		cat "$dir/balloon.txt" >>"$logs/$name.log"
+		cat "$dir/qmp.log" >>"$logs/$name.log"
+	fi
+	return "$status"
+}
+
+echo "softmem demo ($mode): kernel $version, VM with $VM_MEM of RAM, one guest per way"
+failed=0
+for v in "${variants[@]}"; do
+	[[ -n $v ]] || continue
+	t=$SECONDS
+	if run_variant "$v"; then
+		echo "  $v: $((SECONDS - t)) s"
+	else
+		failed=1
+		echo "  $v: FAILED ($logs/$v.log):"
+		grep -v '^sample ' "$logs/$v.log" | tail -n 15 | sed 's/^/    /'
+	fi
+	# The plot's data: seconds from the pressure's start, free memory, the
+	# cache in memory, and for the balloon the guest's size, in MiB.
+	awk '$1 == "sample" { printf "%.1f %.1f %.1f\n", $3 / 1000, $4 / 1024, $6 / 1024 }' \
+		"$logs/$v.log" >"$logs/data/$v.dat"
+	awk '$1 == "balloon" { print $2, $3 }' "$logs/$v.log" >"$logs/data/$v.balloon"
+done
+
+# The table: one column per way, from the result lines.
+grep -h '^result \|^balloon-result ' "$logs"/*.log >"$logs/results.txt" || true
+awk -v mode="$mode" -v order="${variants[*]}" '
+function v(name, key) { return (name SUBSEP key) in r ? r[name, key] : "-" }
+function row(label, fmt,   i, n, s) {
+	s = sprintf("%-38s", label)
+	for (i = 1; i <= nv; i++) {
+		n = names[i]
+		s = s sprintf("%12s", n in seen ? cell(fmt, n) : "failed")
+	}
+	print s
+}
+function cell(what, n,   x) {
+	if (what == "cache") return v(n, "cache_mib")
+	if (what == "hog_s") return v(n, "hog_ms") < 0 ? "killed" : sprintf("%.2f", v(n, "hog_ms") / 1000)
+	if (what == "extra") {
+		if (v(n, "hog_ms") < 0 || !("none" in seen) || v("none", "hog_ms") < 0) return "-"
+		return sprintf("%+.2f", (v(n, "hog_ms") - v("none", "hog_ms")) / 1000)
+	}
+	if (what == "kills") return v(n, "oom_kills") (v(n, "killed") == "none" ? "" : " " v(n, "killed"))
+	if (what == "swap") return v(n, "swapout_mib") "/" v(n, "swapin_mib")
+	if (what ~ /^hit_/) return v(n, what) < 0 ? "-" : v(n, what)
+	if (what == "held") return v(n, "held_end_mib")
+	if (what == "reached") return v(n, "reached_s")
+	return v(n, what)
+}
+$1 == "result" || $1 == "balloon-result" {
+	n = $1 == "result" ? $2 : last
+	if ($1 == "result") { last = n; seen[n] = 1 }
+	for (i = 2; i <= NF; i++)
+		if (split($i, kv, "=") == 2)
+			r[n, kv[1]] = kv[2]
+}
+END {
+	nv = split(order, names, " ")
+	for (i = 1; i <= nv; i++) hdr = hdr sprintf("%12s", names[i])
+	print sprintf("%-38s", "way:") hdr
+	row("cache size (MiB)", "cache")
+	if (mode == "pressure") {
+		row("competitor: asks for (MiB)", "hog_mib")
+		row("competitor: time to get it (s)", "hog_s")
+		row("competitor: extra over no cache (s)", "extra")
+	} else {
+		row("balloon target: guest size (MiB)", "target_mib")
+		row("balloon: smallest guest reached (MiB)", "lowest_mib")
+		row("balloon: time to the target (s)", "reached")
+		row("balloon: guest at the end (MiB)", "final_mib")
+	}
+	row("direct-reclaim stalls", "stalls")
+	row("OOM kills (whom)", "kills")
+	row("swap out/in (MiB)", "swap")
+	row("cache hit rate before (%)", "hit_before")
+	row("cache hit rate during (%)", "hit_during")
+	row("cache hit rate after (%)", "hit_after")
+	row("losses reported by the backing", "reported")
+	row("losses nobody reported (checksums)", "silent")
+	row("cache in memory at the end (MiB)", "held")
+}' "$logs/results.txt" | tee "$logs/table.txt"
+
+# The plot.
+plot=$logs/$mode.png
+{
+	echo "set terminal pngcairo size 1000,800 font ',10'"
+	echo "set output '$plot'"
+	echo "set multiplot layout 2,1 title 'softmem $mode demo: kernel $version, $VM_MEM guest (TCG)'"
+	echo "set grid; set key outside right; set xlabel 'seconds from the start of the pressure'"
+	sep="plot"
+	if [[ $mode == pressure ]]; then
+		echo "set ylabel 'free memory (MiB)'"
+		for v in "${variants[@]}"; do
+			[[ -s $logs/data/$v.dat ]] || continue
+			printf "%s '%s' using 1:2 with lines lw 2 title '%s'" "$sep" "$logs/data/$v.dat" "$v"
+			sep=","
+		done
+	else
+		echo "set ylabel 'guest size: balloon actual (MiB)'"
+		for v in "${variants[@]}"; do
+			[[ -s $logs/data/$v.balloon ]] || continue
+			printf "%s '%s' using 1:2 with lines lw 2 title '%s'" "$sep" "$logs/data/$v.balloon" "$v"
+			sep=","
+		done
+	fi
+	echo
+	echo "set ylabel 'cache in memory (MiB)'"
+	sep="plot"
+	for v in "${variants[@]}"; do
+		[[ -s $logs/data/$v.dat && $v != none ]] || continue
+		printf "%s '%s' using 1:3 with lines lw 2 title '%s'" "$sep" "$logs/data/$v.dat" "$v"
+		sep=","
+	done
+	echo
+	echo "unset multiplot"
+} >"$logs/plot.gp"
+if gnuplot "$logs/plot.gp" 2>"$logs/gnuplot.log"; then
+	echo "plot: $top/$plot"
+else
+	cat "$logs/gnuplot.log" >&2
+	failed=1
+fi
+echo "($((SECONDS - start)) s in all; logs in $logs/)"
+exit "$failed"
