@@ -14,9 +14,10 @@
  *   droppable  a MAP_DROPPABLE mapping (Linux 6.11 and later)
  *   none       no cache at all: the competitor's baseline
  *
- * The run: the cache fills (--cache-mib) and serves lookups of random
- * entries as fast as it can, checking every byte of every entry it finds;
- * after --before seconds, a competitor process asks for --hog-mib of
+ * The run: the cache fills (--cache-mib, by default 45 % of MemAvailable,
+ * 65 % with --balloon) and serves lookups of random entries as fast as it
+ * can, checking every byte of every entry it finds; after --before seconds,
+ * a competitor process asks for --hog-mib (75 % of MemAvailable) of
  * anonymous memory, touches it, holds it --hold seconds and leaves; the
  * cache goes on for --after seconds.  With --balloon, no competitor runs:
  * the run prints "pressure-demo: ready" when the cache is full and the
@@ -186,8 +187,10 @@ struct cache {
 	int pool;				/* softmem */
 	uint64_t *handle;
 	uint8_t **map;				/* read through, written by ioctl */
-	bool *empty;				/* its write failed: no data */
+	bool *empty;				/* discarded and not made again */
 	uint64_t *buf;				/* an entry's bytes, to write */
+	uint64_t discard_events;		/* the pool's, at the last look */
+	int64_t backoff_until;			/* no refill before: reclaim runs */
 	unsigned char *vec;			/* mincore() */
 };
 
@@ -274,14 +277,26 @@ static void cache_setup(struct cache *c, const struct options *o)
 	}
 }
 
-/* Bytes of the cache in memory: resident pages, which swap does not count. */
+/*
+ * Bytes of the cache in memory: resident pages, which swap does not count.
+ * For softmem, also whether reclaim has discarded entries since the last
+ * look: while it does, and for a second after, the cache serves a lost
+ * entry's lookup without keeping the entry, rather than taking back the
+ * memory the kernel is asking for.  The other ways cannot tell.
+ */
 static uint64_t cache_held(struct cache *c)
 {
-	struct softmem_stats stats;
 	uint64_t pages = 0, len = c->nr * c->entry_bytes;
+	struct softmem_stats stats;
 
-	if (c->backing == SOFTMEM)
-		return softmem_stats(c->pool, &stats) ? 0 : stats.resident_bytes;
+	if (c->backing == SOFTMEM) {
+		if (softmem_stats(c->pool, &stats))
+			return 0;
+		if (stats.discard_events != c->discard_events)
+			c->backoff_until = now_ms() + 1000;
+		c->discard_events = stats.discard_events;
+		return stats.resident_bytes;
+	}
 	if (mincore(c->area, len, c->vec))
 		return 0;
 	for (uint64_t i = 0; i < len / getpagesize(); i++)
@@ -310,7 +325,7 @@ static void entry_suspend(struct cache *c, uint64_t key)
  * its mapping: under pressure a write may find no memory, which the command
  * reports with ENOMEM (and writes nothing), where a store through the
  * mapping would raise SIGBUS.  The entry then stays empty until a later
- * lookup makes it.
+ * lookup makes it; so does it while reclaim takes softmem's memory back.
  */
 static void entry_make(struct cache *c, uint64_t key)
 {
@@ -321,6 +336,9 @@ static void entry_make(struct cache *c, uint64_t key)
 		return;
 	}
 	entry_fill(key, c->buf, c->entry_bytes);
+	c->empty[key] = true;
+	if (now_ms() < c->backoff_until)
+		return;
 	ret = softmem_write(c->pool, c->handle[key], 0, c->buf, c->entry_bytes);
 	if (ret && ret != -ENOMEM)
 		child_fail("softmem_write: %s", strerror(-ret));
@@ -535,7 +553,7 @@ static void parse(int argc, char **argv, struct options *o)
 	int opt;
 
 	*o = (struct options){
-		.cache_bytes = avail * 45 / 100, .hog_bytes = avail * 75 / 100,
+		.hog_bytes = avail * 75 / 100,
 		.entry_bytes = 256 * KiB, .before_s = 4, .hold_s = 8,
 		.after_s = 8,
 	};
@@ -554,6 +572,9 @@ static void parse(int argc, char **argv, struct options *o)
 	}
 	if (optind != argc - 1)
 		usage();
+	/* Most of the guest under a balloon; less with a competitor. */
+	if (!o->cache_bytes)
+		o->cache_bytes = avail * (o->balloon ? 65 : 45) / 100;
 	for (o->backing = NONE; o->backing <= DROPPABLE; o->backing++)
 		if (!strcmp(argv[optind], backing_names[o->backing]))
 			break;

@@ -11,7 +11,8 @@
 #     under drop_caches, a short speedtest1 against SQLite's default cache),
 #     each case printed as an ok/not ok line;
 #   - on one leg (BENCH_LEG, 6.12): the bench's quick mode runs and prints
-#     every ratio line (tools/bench.sh; no timing is judged);
+#     every ratio line (tools/bench.sh; no timing is judged), and so do
+#     both demos (tools/demo.sh pressure and balloon, DEMO_QUICK=1);
 #   - packaging (tools/package-check.sh): make install and uninstall, DKMS
 #     against every leg's headers, the Debian packages built and linted,
 #     then installed with apt and used in a Debian guest.
@@ -264,6 +265,22 @@ for leg in $KERNELS; do
 			leg_fail=$((leg_fail + 1))
 			echo "not ok - $version: bench quick mode runs"
 		fi
+		# Both demos in quick mode, so that they cannot rot: every
+		# way's guest must finish, softmem must never return data
+		# that is not what was written, and the table and the plot
+		# must come out (tools/demo.sh; no figure is judged).
+		for mode in pressure balloon; do
+			if DEMO_QUICK=1 KERNEL=$leg VM_MEM= tools/demo.sh "$mode" \
+				>"$logs/demo-$mode.log" 2>&1; then
+				leg_pass=$((leg_pass + 1))
+				sed -n '/^way:/,/^plot:/p' "$logs/demo-$mode.log"
+				echo "ok - $version: demo $mode (quick) prints its table and plot"
+			else
+				tail -n 30 "$logs/demo-$mode.log"
+				leg_fail=$((leg_fail + 1))
+				echo "not ok - $version: demo $mode (quick) prints its table and plot"
+			fi
+		done
 	fi
 	passed=$((passed + leg_pass)) failed=$((failed + leg_fail))
 	skipped=$((skipped + leg_skip))

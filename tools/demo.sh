@@ -77,28 +77,33 @@ if ((major < 6 || (major == 6 && minor < 11))); then
 	variants=("${variants[@]/droppable/}")
 fi
 
-# Modules the guest loads: zram for the zram way, virtio_balloon for the
-# balloon (all from the leg's own packages), softmem last.
-modules() {
-	local mods=()
-	[[ $1 == *+zram ]] && mods+=(zram)
-	[[ $mode == balloon ]] && mods+=(virtio_balloon)
-	mkdir -p "$logs/modules"
-	((${#mods[@]} == 0)) || guest_modules "$kdir" "$version" "$logs/modules" "${mods[@]}"
-}
+# Modules the guests load, from the leg's own packages: zram for the zram
+# way, virtio_balloon for the balloon; softmem last.
+mkdir -p "$logs/modules"
+mapfile -t zram_modules < <(guest_modules "$kdir" "$version" "$logs/modules" zram 2>>"$build_log")
+balloon_modules=()
+if [[ $mode == balloon ]]; then
+	mapfile -t balloon_modules < <(guest_modules "$kdir" "$version" \
+		"$logs/modules" virtio_balloon 2>>"$build_log")
+fi
 
 # run_variant NAME: one guest; its output in $logs/NAME.log.
 run_variant() {
-	local name=$1 backing=${1%+zram} dir=$logs/$1 cmd= status=0 args=()
-	local target=$((mem_mib * 40 / 100)) qmp_pid=
+	local name=$1 backing=${1%+zram} dir=$logs/$1 cmd='' status=0 args=() m
+	local target=$((mem_mib * 40 / 100)) qmp_pid=''
 	mkdir -p "$dir"
-	modules "$name" >"$dir/modules.list" 2>>"$build_log"
-	while read -r m; do args+=(--module "$m"); done <"$dir/modules.list"
-	args+=(--module "$ko")
+	for m in "${balloon_modules[@]}"; do args+=(--module "$m"); done
 	if [[ $name == *+zram ]]; then
+		for m in "${zram_modules[@]}"; do args+=(--module "$m"); done
 		# zram swap of half the guest's memory, as distributions set it up.
 		cmd="echo $((mem_mib / 2))M >/sys/block/zram0/disksize && mkswap /dev/zram0 >/dev/null && swapon /dev/zram0 && "
 	fi
+	args+=(--module "$ko")
+	# softmem may hold up to half of the RAM by default (the admin guide's
+	# "The default limits"); the demo gives it what the other ways get:
+	# all of it.
+	cmd+="echo $((mem_mib << 20)) >/sys/module/softmem/parameters/max_bytes && "
+	cmd+="echo $((mem_mib << 20)) >/sys/module/softmem/parameters/pool_max_bytes && "
 	cmd+="./pressure-demo --name $name --before ${phases[0]} --hold ${phases[1]} --after ${phases[2]}"
 	if [[ $mode == balloon ]]; then
 		cmd+=" --balloon"
@@ -110,7 +115,7 @@ run_variant() {
 		qmp_pid=$!
 	fi
 	tools/vm-run --kernel-dir "$kdir" --mem "$VM_MEM" --timeout "$VM_TIMEOUT" \
-		--log-dir "$dir/vm" "${args[@]}" --add examples/pressure-demo \
+		--nodes 1 --log-dir "$dir/vm" "${args[@]}" --add examples/pressure-demo \
 		-- "$cmd $backing" >"$logs/$name.log" 2>&1 || status=$?
 	if [[ -n $qmp_pid ]]; then
 		wait "$qmp_pid" || status=$((status ? status : 1))
@@ -147,7 +152,7 @@ function row(label, fmt,   i, n, s) {
 	s = sprintf("%-38s", label)
 	for (i = 1; i <= nv; i++) {
 		n = names[i]
-		s = s sprintf("%12s", n in seen ? cell(fmt, n) : "failed")
+		s = s sprintf(" %12s", n in seen ? cell(fmt, n) : "failed")
 	}
 	print s
 }
@@ -174,7 +179,7 @@ $1 == "result" || $1 == "balloon-result" {
 }
 END {
 	nv = split(order, names, " ")
-	for (i = 1; i <= nv; i++) hdr = hdr sprintf("%12s", names[i])
+	for (i = 1; i <= nv; i++) hdr = hdr sprintf(" %12s", names[i])
 	print sprintf("%-38s", "way:") hdr
 	row("cache size (MiB)", "cache")
 	if (mode == "pressure") {
@@ -198,38 +203,34 @@ END {
 	row("cache in memory at the end (MiB)", "held")
 }' "$logs/results.txt" | tee "$logs/table.txt"
 
-# The plot.
+# The plot: one colour per way in both panels.
 plot=$logs/$mode.png
+# plot_lines COLUMN SUFFIX [SKIP]: a plot command over every way's data.
+plot_lines() {
+	local i sep=plot v
+	for i in "${!variants[@]}"; do
+		v=${variants[i]}
+		[[ -s $logs/data/$v.$2 && $v != "${3:-}" ]] || continue
+		printf "%s '%s' using 1:%s with lines lw 2 lc %d title '%s'" \
+			"$sep" "$logs/data/$v.$2" "$1" $((i + 1)) "$v"
+		sep=,
+	done
+	echo
+}
 {
 	echo "set terminal pngcairo size 1000,800 font ',10'"
 	echo "set output '$plot'"
 	echo "set multiplot layout 2,1 title 'softmem $mode demo: kernel $version, $VM_MEM guest (TCG)'"
 	echo "set grid; set key outside right; set xlabel 'seconds from the start of the pressure'"
-	sep="plot"
 	if [[ $mode == pressure ]]; then
 		echo "set ylabel 'free memory (MiB)'"
-		for v in "${variants[@]}"; do
-			[[ -s $logs/data/$v.dat ]] || continue
-			printf "%s '%s' using 1:2 with lines lw 2 title '%s'" "$sep" "$logs/data/$v.dat" "$v"
-			sep=","
-		done
+		plot_lines 2 dat
 	else
 		echo "set ylabel 'guest size: balloon actual (MiB)'"
-		for v in "${variants[@]}"; do
-			[[ -s $logs/data/$v.balloon ]] || continue
-			printf "%s '%s' using 1:2 with lines lw 2 title '%s'" "$sep" "$logs/data/$v.balloon" "$v"
-			sep=","
-		done
+		plot_lines 2 balloon
 	fi
-	echo
 	echo "set ylabel 'cache in memory (MiB)'"
-	sep="plot"
-	for v in "${variants[@]}"; do
-		[[ -s $logs/data/$v.dat && $v != none ]] || continue
-		printf "%s '%s' using 1:3 with lines lw 2 title '%s'" "$sep" "$logs/data/$v.dat" "$v"
-		sep=","
-	done
-	echo
+	plot_lines 3 dat none
 	echo "unset multiplot"
 } >"$logs/plot.gp"
 if gnuplot "$logs/plot.gp" 2>"$logs/gnuplot.log"; then
