@@ -270,7 +270,7 @@ for leg in $KERNELS; do
 		# that is not what was written, and the table and the plot
 		# must come out (tools/demo.sh; no figure is judged).
 		for mode in pressure balloon; do
-			if DEMO_QUICK=1 KERNEL=$leg VM_MEM= tools/demo.sh "$mode" \
+			if DEMO_QUICK=1 KERNEL=$leg VM_MEM='' tools/demo.sh "$mode" \
 				>"$logs/demo-$mode.log" 2>&1; then
 				leg_pass=$((leg_pass + 1))
 				sed -n '/^way:/,/^plot:/p' "$logs/demo-$mode.log"
