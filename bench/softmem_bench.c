@@ -25,6 +25,10 @@
  * SOFTMEM_BENCH_HOST_CPU is the host's CPU model, shown beside the guest's.
  *
  * "softmem_bench --list" prints the name of every ratio, one a line.
+ * "softmem_bench --pressure FILE" also reads the "result" lines of the
+ * pressure demo's ways (examples/pressure-demo: none, softmem, anon and
+ * anon+zram), which tools/bench.sh runs in the same guest first, for the
+ * two ratios of a competitor under pressure.
  * Exit status: 0 when every ratio was measured or skipped for a reason it
  * prints, 1 when a measurement failed, 2 on bad usage.
  */
@@ -118,10 +122,8 @@ static struct ratio ratios[NR_RATIOS] = {
 	[R_REGIONS_READ] = RATIO("regions_1m_vs_1k_read64", "<= 1.3"),
 	[R_THREADS] = RATIO("threads_2_vs_1_over_plain", ">= 0.8"),
 	[R_MEMCG] = RATIO("memcg_high_discarded_vs_asked", "<= 1.5"),
-	[R_ZRAM] = LATER("competing_alloc_softmem_vs_zram", "<= 0.5",
-			 "the four-way pressure demo is not built yet"),
-	[R_OOM] = LATER("oom_kills_softmem_vs_anon", "0 / >= 1",
-			"the four-way pressure demo is not built yet"),
+	[R_ZRAM] = RATIO("competing_alloc_softmem_vs_zram", "<= 0.5"),
+	[R_OOM] = RATIO("oom_kills_softmem_vs_anon", "0 / >= 1"),
 };
 
 static void ratio_set(enum ratio_id id, double value)
@@ -1564,6 +1566,90 @@ static void bench_memcg(void)
 			   (unsigned long long)(asked / MiB), nr * 4);
 }
 
+/* --------------------------------------------------------------- pressure */
+
+/*
+ * The two ratios of the pressure demo (examples/pressure-demo), from the
+ * "result" lines of its ways run in this guest before the bench
+ * (tools/bench.sh): none, softmem, anon (no swap) and anon+zram.
+ */
+struct way {
+	const char *name;
+	long long hog_ms, oom_kills;
+	bool found;
+};
+
+static void pressure_read(const char *path, struct way *ways, int nr)
+{
+	char line[1024], name[64];
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		const char *hog = strstr(line, " hog_ms=");
+		const char *kills = strstr(line, " oom_kills=");
+
+		if (sscanf(line, "result %63s", name) != 1 || !hog || !kills)
+			continue;
+		for (int i = 0; i < nr; i++) {
+			if (strcmp(name, ways[i].name))
+				continue;
+			ways[i].hog_ms = strtoll(hog + 8, NULL, 10);
+			ways[i].oom_kills = strtoll(kills + 11, NULL, 10);
+			ways[i].found = true;
+		}
+	}
+	fclose(f);
+}
+
+static void bench_pressure(const char *path)
+{
+	struct way ways[] = {
+		{ .name = "none" }, { .name = "softmem" },
+		{ .name = "anon" }, { .name = "anon+zram" },
+	};
+	struct way *none = &ways[0], *soft = &ways[1], *anon = &ways[2];
+	struct way *zram = &ways[3];
+	double extra_soft, extra_zram;
+
+	pressure_read(path, ways, 4);
+	for (int i = 0; i < 4; i++) {
+		if (ways[i].found)
+			continue;
+		ratio_fail(R_ZRAM, "no result of the way %s in %s",
+			   ways[i].name, path);
+		ratio_fail(R_OOM, "no result of the way %s in %s",
+			   ways[i].name, path);
+		return;
+	}
+	printf("# pressure: competitor's ms to get its memory: none %lld, softmem %lld, anon+zram %lld; OOM kills: softmem %lld, anon %lld\n",
+	       none->hog_ms, soft->hog_ms, zram->hog_ms, soft->oom_kills,
+	       anon->oom_kills);
+	extra_soft = soft->hog_ms - none->hog_ms;
+	extra_zram = zram->hog_ms - none->hog_ms;
+	if (none->hog_ms < 0 || soft->hog_ms < 0 || zram->hog_ms < 0)
+		ratio_fail(R_ZRAM, "a competitor was OOM-killed");
+	else if (extra_zram <= 0)
+		ratio_fail(R_ZRAM, "zram cost the competitor no time (%lld ms vs %lld)",
+			   zram->hog_ms, none->hog_ms);
+	else
+		ratio_set(R_ZRAM, extra_soft / extra_zram);
+	ratio_note(R_ZRAM, "extra %.0f vs %.0f ms", extra_soft, extra_zram);
+	if (anon->oom_kills) {
+		ratio_set(R_OOM, (double)soft->oom_kills / anon->oom_kills);
+		ratio_note(R_OOM, "%lld / %lld kills", soft->oom_kills,
+			   anon->oom_kills);
+	} else {
+		ratio_fail(R_OOM, "anon without swap was not OOM-killed: %lld / 0 kills",
+			   soft->oom_kills);
+	}
+	if (cfg.quick) {
+		ratio_note(R_ZRAM, "quick");
+		ratio_note(R_OOM, "quick");
+	}
+}
+
 /* ----------------------------------------------------------------- header */
 
 /* "kvm", "tcg" or another word for how the guest runs. */
@@ -1650,7 +1736,7 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-	const char *quick = getenv("BENCH_QUICK");
+	const char *quick = getenv("BENCH_QUICK"), *pressure = NULL;
 	double start = now();
 	bool failed = false;
 	int i;
@@ -1660,8 +1746,11 @@ int main(int argc, char **argv)
 			printf("%s\n", ratios[i].name);
 		return 0;
 	}
-	if (argc != 1) {
-		fprintf(stderr, "usage: %s [--list]\n", argv[0]);
+	if (argc == 3 && !strcmp(argv[1], "--pressure")) {
+		pressure = argv[2];
+	} else if (argc != 1) {
+		fprintf(stderr, "usage: %s [--list | --pressure RESULTS]\n",
+			argv[0]);
 		return 2;
 	}
 	cfg.quick = quick && *quick && strcmp(quick, "0");
@@ -1692,6 +1781,12 @@ int main(int argc, char **argv)
 			       now() - t);
 		}
 		params_restore();
+	}
+	if (pressure) {
+		bench_pressure(pressure);
+	} else {
+		ratio_fail(R_ZRAM, "no --pressure results");
+		ratio_fail(R_OOM, "no --pressure results");
 	}
 	for (i = 0; i < NR_RATIOS; i++) {
 		print_ratio(&ratios[i]);

@@ -3,7 +3,9 @@
 # Usage: tools/bench.sh   (make bench; KERNEL="6.12" by default, several allowed)
 #        tools/bench.sh --kernel-dir K --module KO [--log-dir DIR]
 #
-# Runs bench/softmem_bench in a VM, one per kernel: for each leg of KERNEL
+# Runs bench/softmem_bench in a VM, one per kernel, after the ways of the
+# pressure demo the bench compares (examples/pressure-demo, in the same
+# guest; make demo shows all of them): for each leg of KERNEL
 # (6.1, 6.12, 7.2, debug; fetched and the module built as make check does),
 # boots it with VM_MEM (default 1G) and prints the bench's output: a header,
 # the raw figures and one "ratio NAME ..." line per ratio.  The second form
@@ -46,7 +48,7 @@ check_ratios() {
 	local name lines status=0
 
 	while read -r name; do
-		lines=$(grep -cE "^ratio $name ([0-9]+\.[0-9]+ \(target [^)]*\)|skipped \(.+\))\$" "$1" || true)
+		lines=$(grep -cE "^ratio $name (-?[0-9]+\.[0-9]+ \(target [^)]*\)|skipped \(.+\))\$" "$1" || true)
 		if [[ $lines != 1 ]]; then
 			log "ratio $name: $lines well-formed lines, 1 expected"
 			grep "^ratio $name " "$1" >&2 || true
@@ -61,20 +63,51 @@ check_ratios() {
 	return $status
 }
 
-# run_bench K KO: the bench in one VM on kernel directory K with module KO;
-# its output on stdout, the VM's summary on stderr.
+# pressure_ways MEM_MIB: the guest's commands that run the pressure demo's
+# ways the bench compares (no cache, softmem, anonymous memory without and
+# then with zram swap) into pressure.txt, and print their result lines.
+pressure_ways() {
+	local phases="--before 3 --hold 6 --after 2" way cmd
+	((BENCH_QUICK)) && phases="--before 1 --hold 2 --after 1"
+	# The demo's softmem may take all of the RAM, as the other ways can.
+	cmd="echo $(($1 << 20)) >/sys/module/softmem/parameters/max_bytes; "
+	cmd+="echo $(($1 << 20)) >/sys/module/softmem/parameters/pool_max_bytes; "
+	# Every way gets the sizes the first would get (the demo's defaults).
+	cmd+="avail=\$(awk '/^MemAvailable:/ { print int(\$2 / 1024) }' /proc/meminfo); "
+	phases+=" --cache-mib \$((avail * 45 / 100)) --hog-mib \$((avail * 75 / 100))"
+	for way in none softmem anon; do
+		cmd+="./pressure-demo $phases $way >>pressure.txt; "
+	done
+	cmd+="echo $(($1 / 2))M >/sys/block/zram0/disksize && mkswap /dev/zram0 >/dev/null && "
+	cmd+="swapon /dev/zram0 && ./pressure-demo --name anon+zram $phases anon >>pressure.txt; "
+	cmd+="swapoff /dev/zram0; grep -v '^sample ' pressure.txt; "
+	echo "$cmd"
+}
+
+# run_bench K KO: the pressure demo's ways and the bench in one VM on kernel
+# directory K with module KO; the output on stdout, the VM's summary on
+# stderr.
 run_bench() {
-	local kdir=$1 ko=$2 version out status=0 accel=()
+	local kdir=$1 ko=$2 version out status=0 args=() zram=() mem_mib m
 
 	version=$(cat "$kdir/version")
 	out=$logs/bench-$version.log
-	[[ $BENCH_ACCEL == auto ]] || accel=(--accel "$BENCH_ACCEL")
+	[[ $BENCH_ACCEL == auto ]] || args=(--accel "$BENCH_ACCEL")
+	mem_mib=${VM_MEM%[mMgG]}
+	[[ $VM_MEM == *[gG] ]] && mem_mib=$((mem_mib * 1024))
+	# guest_modules prints only what it copies: a fresh directory.
+	rm -rf "$logs/modules-$version"
+	mkdir -p "$logs/modules-$version"
+	mapfile -t zram < <(guest_modules "$kdir" "$version" \
+		"$logs/modules-$version" zram 2>>"$build_log")
+	for m in "${zram[@]}"; do args+=(--module "$m"); done
 	tools/vm-run --kernel-dir "$kdir" --mem "$VM_MEM" \
 		--timeout "$VM_TIMEOUT" --log-dir "$logs/vm-$version" \
-		"${accel[@]}" --module "$ko" --add "$bench" -- \
-		env "BENCH_QUICK=$BENCH_QUICK" \
-		"SOFTMEM_BENCH_ACCEL=${BENCH_ACCEL/auto/}" \
-		"SOFTMEM_BENCH_HOST_CPU=$host_cpu" ./softmem_bench \
+		"${args[@]}" --module "$ko" --add "$bench" \
+		--add examples/pressure-demo -- \
+		"$(pressure_ways "$mem_mib") env BENCH_QUICK=$BENCH_QUICK \
+		SOFTMEM_BENCH_ACCEL=${BENCH_ACCEL/auto/} \
+		SOFTMEM_BENCH_HOST_CPU='$host_cpu' ./softmem_bench --pressure pressure.txt" \
 		2>"$logs/vm-run-$version.log" | tee "$out" || status=$?
 	grep -v '^vm-run: logs in' "$logs/vm-run-$version.log" |
 		grep -E '^vm-run: (.*: exit .*, total|KERNEL SPLAT|the |command)' >&2 || true
@@ -93,6 +126,7 @@ build_step "installing host packages" ensure_host_packages gcc make libc6-dev \
 	libelf-dev dwarves kmod bc flex bison
 build_step "building the library" make -C lib libsoftmem.a
 build_step "building the bench" make -C bench
+build_step "building the pressure demo" make -C examples pressure-demo
 
 if [[ -n $kernel_dir ]]; then
 	[[ -n $module ]] || die "--kernel-dir needs --module"
