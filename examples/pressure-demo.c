@@ -15,8 +15,9 @@
  *   none       no cache at all: the competitor's baseline
  *
  * The run: the cache fills (--cache-mib, by default 45 % of MemAvailable,
- * 65 % with --balloon) and serves lookups of random entries as fast as it
- * can, checking every byte of every entry it finds; after --before seconds,
+ * 65 % with --balloon) and serves lookups of random entries (--rate a
+ * second, 200 by default, or as fast as it can when that is slower),
+ * checking every byte of every entry it finds; after --before seconds,
  * a competitor process asks for --hog-mib (75 % of MemAvailable) of
  * anonymous memory, touches it, holds it --hold seconds and leaves; the
  * cache goes on for --after seconds.  With --balloon, no competitor runs:
@@ -98,6 +99,7 @@ struct options {
 	const char *name;
 	uint64_t cache_bytes, hog_bytes, entry_bytes;
 	unsigned int before_s, hold_s, after_s;
+	unsigned int rate;			/* lookups a second */
 	bool balloon;
 };
 
@@ -379,7 +381,7 @@ static void cache_run(const struct options *o)
 {
 	struct cache c = { 0 };
 	uint64_t rng = 0x2545f4914f6cdd1dULL;
-	int64_t next_sample = 0;
+	int64_t next_sample = 0, start;
 	int phase;
 
 	prctl(PR_SET_NAME, "demo-cache");
@@ -397,9 +399,21 @@ static void cache_run(const struct options *o)
 	atomic_store(&board->held, cache_held(&c));
 	atomic_store(&board->ready, 1);
 
-	while ((phase = atomic_load(&board->phase)) != STOP) {
+	/*
+	 * Lookups come at a steady rate, as requests to a cache do, so that
+	 * the cache does not take a CPU from the competitor: what it costs
+	 * the competitor is then its memory, not its loop.
+	 */
+	start = now_ms();
+	for (uint64_t n = 0; (phase = atomic_load(&board->phase)) != STOP; n++) {
 		uint64_t key = entry_word(&rng) % c.nr;
+		int64_t wait = start + (int64_t)(n * 1000 / o->rate) - now_ms();
 
+		/* Behind by more than 100 ms (a stall): no burst to catch up. */
+		if (wait < -100)
+			start -= wait;
+		else if (wait > 0)
+			sleep_ms(wait);
 		atomic_fetch_add(&board->lookups[phase], 1);
 		if (cache_lookup(&c, key))
 			atomic_fetch_add(&board->hits[phase], 1);
@@ -531,7 +545,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: pressure-demo [--name NAME] [--cache-mib N] [--hog-mib N]\n"
-		"       [--entry-kib N] [--before S] [--hold S] [--after S] [--balloon]\n"
+		"       [--entry-kib N] [--rate N] [--before S] [--hold S] [--after S]\n"
+		"       [--balloon]\n"
 		"       softmem|anon|madv-free|droppable|none\n");
 	exit(2);
 }
@@ -547,6 +562,7 @@ static void parse(int argc, char **argv, struct options *o)
 		{ "hold", required_argument, NULL, 'h' },
 		{ "after", required_argument, NULL, 'a' },
 		{ "balloon", no_argument, NULL, 'B' },
+		{ "rate", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
 	long long avail = proc_value("/proc/meminfo", "MemAvailable") * KiB;
@@ -555,7 +571,7 @@ static void parse(int argc, char **argv, struct options *o)
 	*o = (struct options){
 		.hog_bytes = avail * 75 / 100,
 		.entry_bytes = 256 * KiB, .before_s = 4, .hold_s = 8,
-		.after_s = 8,
+		.after_s = 8, .rate = 200,
 	};
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -567,6 +583,7 @@ static void parse(int argc, char **argv, struct options *o)
 		case 'h': o->hold_s = atoi(optarg); break;
 		case 'a': o->after_s = atoi(optarg); break;
 		case 'B': o->balloon = true; break;
+		case 'r': o->rate = atoi(optarg); break;
 		default: usage();
 		}
 	}
@@ -578,7 +595,7 @@ static void parse(int argc, char **argv, struct options *o)
 	for (o->backing = NONE; o->backing <= DROPPABLE; o->backing++)
 		if (!strcmp(argv[optind], backing_names[o->backing]))
 			break;
-	if (o->backing > DROPPABLE || !o->entry_bytes ||
+	if (o->backing > DROPPABLE || !o->entry_bytes || !o->rate ||
 	    o->entry_bytes % getpagesize() || o->cache_bytes < o->entry_bytes)
 		usage();
 	if (!o->name)
