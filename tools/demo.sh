@@ -14,7 +14,8 @@
 #             off; the cache fills most of it, then the host asks the balloon
 #             over QMP to bring the guest to 40 % of its size
 #             (tools/qmp-balloon.py), and gives the memory back later.  Ways:
-#             no cache, softmem, anonymous memory without swap, with zram.
+#             no cache, softmem, softmem with its manager discarding ahead,
+#             anonymous memory without swap, with zram.
 #
 # DEMO_QUICK=1 shortens every phase (make check runs it so that the demo
 # cannot rot).  Build and VM output go to build/demo-MODE/; the table
@@ -41,7 +42,7 @@ pressure)
 	;;
 balloon)
 	VM_MEM=${VM_MEM:-512M}
-	variants=(none softmem anon anon+zram)
+	variants=(none softmem softmem+manager anon anon+zram)
 	# Seconds before the balloon, with it inflated, after it deflates.
 	phases=(3 20 8)
 	((DEMO_QUICK)) && phases=(1 8 3)
@@ -89,7 +90,7 @@ fi
 
 # run_variant NAME: one guest; its output in $logs/NAME.log.
 run_variant() {
-	local name=$1 backing=${1%+zram} dir=$logs/$1 cmd='' status=0 args=() m
+	local name=$1 backing=${1%+*} dir=$logs/$1 cmd='' status=0 args=() m
 	local target=$((mem_mib * 40 / 100)) qmp_pid=''
 	mkdir -p "$dir"
 	for m in "${balloon_modules[@]}"; do args+=(--module "$m"); done
@@ -99,6 +100,11 @@ run_variant() {
 		cmd="echo $((mem_mib / 2))M >/sys/block/zram0/disksize && mkswap /dev/zram0 >/dev/null && swapon /dev/zram0 && "
 	fi
 	args+=(--module "$ko")
+	if [[ $name == *+manager ]]; then
+		# The manager discards ahead while MemAvailable is under a
+		# tenth of the guest (Documentation/admin-guide/softmem.rst).
+		cmd+="echo $((mem_mib * 10 / 100 << 20)) >/sys/module/softmem/parameters/manager_free_bytes && "
+	fi
 	# softmem may hold up to half of the RAM by default (the admin guide's
 	# "The default limits"); the demo gives it what the other ways get:
 	# all of it.
@@ -152,7 +158,7 @@ function row(label, fmt,   i, n, s) {
 	s = sprintf("%-38s", label)
 	for (i = 1; i <= nv; i++) {
 		n = names[i]
-		s = s sprintf(" %12s", n in seen ? cell(fmt, n) : "failed")
+		s = s sprintf(" %15s", n in seen ? cell(fmt, n) : "failed")
 	}
 	print s
 }
@@ -179,7 +185,7 @@ $1 == "result" || $1 == "balloon-result" {
 }
 END {
 	nv = split(order, names, " ")
-	for (i = 1; i <= nv; i++) hdr = hdr sprintf(" %12s", names[i])
+	for (i = 1; i <= nv; i++) hdr = hdr sprintf(" %15s", names[i])
 	print sprintf("%-38s", "way:") hdr
 	row("cache size (MiB)", "cache")
 	if (mode == "pressure") {
