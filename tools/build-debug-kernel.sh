@@ -1,11 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Usage: tools/build-debug-kernel.sh      (also: tools/fetch-kernel.sh debug)
+# Usage: tools/build-debug-kernel.sh [debug|kcsan]   (also: tools/fetch-kernel.sh debug|kcsan)
 #
 # Builds the debug kernel leg from Debian's linux-source-6.12 (tools/fetch-linux-source.sh)
 # with `make allnoconfig` + tools/debug-kernel.config (KASAN, lockdep, KMEMLEAK, UBSAN,
-# DEBUG_VM, fault injection, ...), caches it in
-#   $SOFTMEM_CACHE/kernels/debug-<linux-source version>-<fragment hash>/ ($K)
+# DEBUG_VM, fault injection, ...), or with "kcsan" the KCSAN kernel (that fragment, then
+# tools/kcsan-kernel.config), caches it in
+#   $SOFTMEM_CACHE/kernels/<debug|kcsan>-<linux-source version>-<fragments' hash>/ ($K)
 # and prints $K, and nothing else, on stdout. Same layout as tools/fetch-kernel.sh:
 #   $K/vmlinuz  bootable kernel (bzImage)   $K/build  KDIR: the O= build tree itself
 #   $K/version  exact `uname -r`            $K/make   make wrapper with the kernel's compiler
@@ -19,23 +20,31 @@ tools="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$tools/lib.sh"
 
-fragment="$tools/debug-kernel.config"
+flavour=${1:-debug}
+case $flavour in
+debug) fragments=("$tools/debug-kernel.config") ;;
+# The KCSAN kernel is the debug kernel's fragment with its own changes last.
+kcsan) fragments=("$tools/debug-kernel.config" "$tools/kcsan-kernel.config") ;;
+*) die "usage: $0 [debug|kcsan]" ;;
+esac
 cc=gcc-12 # Debian bookworm's compiler, the one the 6.1 and 6.12 legs use
-[[ -f "$fragment" ]] || die "missing $fragment"
+for f in "${fragments[@]}"; do
+	[[ -f "$f" ]] || die "missing $f"
+done
 
 src="$("$tools/fetch-linux-source.sh")"
 [[ -n "$src" && -f "$src/Makefile" ]] || die "no linux source tree"
 srcver="$(basename "$src")" # Debian version, e.g. 6.12.95-1~bpo12+1
-hash="$(sha256sum "$fragment" | cut -c1-10)"
+hash="$(cat "${fragments[@]}" | sha256sum | cut -c1-10)"
 kernels="$SOFTMEM_CACHE/kernels"
-K="$kernels/debug-$srcver-$hash"
+K="$kernels/$flavour-$srcver-$hash"
 stamp="$K/.softmem-complete"
 
 if [[ ! -f "$stamp" ]]; then
 	mkdir -p "$kernels"
-	exec 9>"$kernels/.debug.lock" # one build at a time
+	exec 9>"$kernels/.$flavour.lock" # one build at a time
 	if ! flock -n 9; then
-		log "waiting for another debug kernel build to finish"
+		log "waiting for another $flavour kernel build to finish"
 		flock 9
 	fi
 fi
@@ -49,25 +58,30 @@ if [[ ! -f "$stamp" ]]; then
 	# The fragment as applied: plus a kernel release naming the fragment, so modules built
 	# for another fragment never load (vermagic) and build/<version>/ dirs never collide.
 	{
-		cat "$fragment"
+		cat "${fragments[@]}"
 		echo
 		echo "# Added by tools/build-debug-kernel.sh"
-		echo "CONFIG_LOCALVERSION=\"-softmem-debug-$hash\""
+		echo "CONFIG_LOCALVERSION=\"-softmem-$flavour-$hash\""
 	} >"$K/config"
-	log "configuring $K (linux-source $srcver, allnoconfig + tools/debug-kernel.config)"
+	log "configuring $K (linux-source $srcver, allnoconfig + ${fragments[*]##*/})"
 	"${kmake[@]}" KCONFIG_ALLCONFIG="$K/config" allnoconfig >"$blog" 2>&1 ||
 		{ tail -n 40 "$blog" >&2; die "make allnoconfig failed (log: $blog)"; }
 
-	# Every option of the fragment must have its value in the final .config: Kconfig silently
-	# drops options with unmet dependencies.
+	# Every option of the fragments must have its value in the final .config: Kconfig
+	# silently drops options with unmet dependencies.  A symbol given twice takes its
+	# last value, as Kconfig does.
 	bad=()
+	declare -A want=()
 	while IFS= read -r line; do
 		[[ "$line" =~ ^(CONFIG_[A-Za-z0-9_]+)=(.*)$ ]] || continue
-		sym="${BASH_REMATCH[1]}" want="${BASH_REMATCH[2]}"
-		[[ "$want" == n ]] && want=
-		got="$(sed -n "s/^$sym=//p" "$build/.config")"
-		[[ "$got" == "$want" ]] || bad+=("$sym=${want:-n} (got ${got:-n})")
+		sym="${BASH_REMATCH[1]}" value="${BASH_REMATCH[2]}"
+		[[ "$value" == n ]] && value=
+		want[$sym]=$value
 	done <"$K/config"
+	for sym in "${!want[@]}"; do
+		got="$(sed -n "s/^$sym=//p" "$build/.config")"
+		[[ "$got" == "${want[$sym]}" ]] || bad+=("$sym=${want[$sym]:-n} (got ${got:-n})")
+	done
 	((${#bad[@]} == 0)) || die "the config fragment did not apply: ${bad[*]}"
 
 	log "building bzImage with make -j$(nproc); output in $blog"
@@ -94,7 +108,7 @@ if [[ ! -f "$stamp" ]]; then
 	cp "$build/vmlinux.symvers" "$build/Module.symvers"
 	cp "$build/arch/x86/boot/bzImage" "$K/vmlinuz"
 	release="$(cat "$build/include/config/kernel.release")"
-	[[ "$release" == *-softmem-debug-"$hash" ]] || die "unexpected kernel release '$release'"
+	[[ "$release" == *-softmem-$flavour-"$hash" ]] || die "unexpected kernel release '$release'"
 	echo "$release" >"$K/version"
 	cat >"$K/make" <<-EOF
 		#!/bin/bash
@@ -103,10 +117,10 @@ if [[ ! -f "$stamp" ]]; then
 		exec make CC=$cc HOSTCC=$cc "\$@"
 	EOF
 	chmod +x "$K/make"
-	msg="debug kernel $release built in $((elapsed / 60)) min $((elapsed % 60)) s on $(nproc) CPUs"
+	msg="$flavour kernel $release built in $((elapsed / 60)) min $((elapsed % 60)) s on $(nproc) CPUs"
 	log "$msg"
 	echo "$msg" >>"$blog"
 	echo "$srcver $hash" >"$stamp" # written last: marks a complete build
 fi
-echo "$K" >"$kernels/debug.path"
+echo "$K" >"$kernels/$flavour.path"
 echo "$K"

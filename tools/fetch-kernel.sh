@@ -11,7 +11,8 @@
 # if that fails, the last resolution ($SOFTMEM_CACHE/kernels/<LEG>.path) is reused.
 # sid kernels need a newer gcc than the host's: $K/make then builds inside a cached
 # `debootstrap sid` root ($SOFTMEM_CACHE/buildroot/sid-gcc<N>).
-# debug = the debug kernel built from Debian's linux-source: see tools/build-debug-kernel.sh.
+# debug = the debug kernel built from Debian's linux-source, kcsan = its KCSAN sibling:
+# see tools/build-debug-kernel.sh.
 # arm64-6.12 = bookworm-backports' arm64 kernel, for qemu-system-aarch64: its image and headers
 # are arm64 packages, its kbuild tools the amd64 package of the same version (Multi-Arch:
 # foreign), and $K/make cross-compiles with the host's aarch64-linux-gnu-gcc.
@@ -26,8 +27,8 @@ case "$leg" in
 6.12) suites=(bookworm-backports) ;;
 7.2) suites=(sid) ;;
 arm64-6.12) suites=(bookworm-backports) arch=arm64 ;;
-debug) exec "$(dirname "${BASH_SOURCE[0]}")/build-debug-kernel.sh" ;;
-*) die "usage: $0 6.1|6.12|7.2|debug|arm64-6.12" ;;
+debug | kcsan) exec "$(dirname "${BASH_SOURCE[0]}")/build-debug-kernel.sh" "$1" ;;
+*) die "usage: $0 6.1|6.12|7.2|debug|kcsan|arm64-6.12" ;;
 esac
 kernels="$SOFTMEM_CACHE/kernels"
 mkdir -p "$kernels"
