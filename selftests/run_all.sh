@@ -7,7 +7,8 @@
 # copied to /softmem/selftests, softmem.ko loaded.  softmem_lifecycle and
 # softmem_module run last because they unload and reload the module.  A
 # binary that ends without its "# Totals:" line is reported as
-# "# selftest NAME did not finish".
+# "# selftest NAME did not finish".  Names given as arguments (softmem_stress
+# ...) run only those binaries, in the same order.
 # Exit status: 0 if every binary passed (or skipped), 1 otherwise.
 
 dir=$(cd "$(dirname "$0")" && pwd)
@@ -18,6 +19,9 @@ tests=
 last=
 for t in "$dir"/softmem_*; do
 	[ -f "$t" ] && [ -x "$t" ] || continue
+	if [ $# -gt 0 ]; then
+		case " $* " in *" ${t##*/} "*) ;; *) continue ;; esac
+	fi
 	case "${t##*/}" in
 	*.*) continue ;;
 	softmem_lifecycle | softmem_module) last="$last $t" ;;

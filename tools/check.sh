@@ -23,7 +23,7 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$top/tools/lib.sh"
 cd "$top" || exit 1
 
-KERNELS=${KERNELS:-6.1 6.12 7.2 debug}
+KERNELS=${KERNELS:-6.1 6.12 7.2 debug kcsan}
 VM_MEM=${VM_MEM:-512M}
 # The debug kernel keeps an eighth of memory for KASAN and more for its own
 # bookkeeping: its guest gets more, so that the tests find about the same
@@ -39,6 +39,11 @@ BENCH_LEG=${BENCH_LEG:-6.12}
 # The stress test's operations on the debug leg (its own default is 1 M,
 # five minutes there).
 DEBUG_STRESS_OPS=${DEBUG_STRESS_OPS:-400000}
+# The kcsan leg: the KCSAN kernel (tools/kcsan-kernel.config) runs the tests
+# where softmem's code runs on several CPUs at once, with these bounds.
+KCSAN_TESTS=${KCSAN_TESTS:-softmem_stress softmem_shared softmem_mmap softmem_words softmem_batch softmem_states softmem_fuzz softmem_lifecycle}
+KCSAN_STRESS_OPS=${KCSAN_STRESS_OPS:-400000}
+KCSAN_FUZZ_CALLS=${KCSAN_FUZZ_CALLS:-200000}
 logs="$top/build/check"
 rm -rf "$logs"
 mkdir -p "$logs"
@@ -170,10 +175,19 @@ for leg in $KERNELS; do
 		# smaller on the debug kernel, ten times slower.
 		# run_all.sh runs the collection; then the kernel's own runner,
 		# run_kselftest.sh, runs two of its tests unchanged.
-		stress_env=
+		stress_env='' append=()
 		[ "$leg" = debug ] && stress_env="SOFTMEM_STRESS_OPS=$DEBUG_STRESS_OPS "
 		guest="${stress_env}./kselftest/softmem/run_all.sh; s=\$?"
 		guest="$guest; ./kselftest/run_kselftest.sh -t softmem:softmem_ops -t softmem:softmem_states"
+		if [ "$leg" = kcsan ]; then
+			# KCSAN watches from kcsan_watch.sh on, and only races
+			# whose two sides are softmem's (any report is a splat).
+			append=(--append kcsan.early_enable=0)
+			guest="./kselftest/softmem/kcsan_watch.sh || exit 1"
+			guest="$guest; SOFTMEM_STRESS_OPS=$KCSAN_STRESS_OPS SOFTMEM_FUZZ_CALLS=$KCSAN_FUZZ_CALLS"
+			guest="$guest ./kselftest/softmem/run_all.sh $KCSAN_TESTS; s=\$?"
+			leg_sqlite=1
+		fi
 		sqlite_add=()
 		if [ "$leg_sqlite" -eq 0 ]; then
 			sqlite_env="SQLITE_SPEEDTEST1_SIZE=5"
@@ -185,7 +199,7 @@ for leg in $KERNELS; do
 		guest="$guest; exit \$s"
 		tools/vm-run --kernel-dir "$kdir" --mem "$mem" \
 			--timeout "$timeout" --log-dir "$vmlog" \
-			--module "build/$version/kmod/softmem.ko" \
+			--module "build/$version/kmod/softmem.ko" "${append[@]}" \
 			--add "$leg_collection:kselftest" "${sqlite_add[@]}" -- "$guest" \
 			>"$logs/tests-$version.log" 2>&1
 		vm_status=$?
@@ -216,7 +230,18 @@ for leg in $KERNELS; do
 		leg_skip=$((leg_skip + s))
 		# run_kselftest.sh's verdicts: one line per test it ran.
 		ksft_ok=$(grep -cE '^ok [0-9]+ selftests: softmem: ' "$logs/tests-$version.log")
-		if [ "$ksft_ok" -eq 2 ]; then
+		if [ "$leg" = kcsan ]; then
+			# A filter with no function would watch nothing.
+			if grep -q '^# kcsan: watching [1-9]' "$logs/tests-$version.log"; then
+				grep -h '^# kcsan: ' "$logs/tests-$version.log" | sort -u
+				echo "ok - $version: KCSAN watched softmem's functions"
+				leg_pass=$((leg_pass + 1))
+			else
+				grep -h '^# kcsan: ' "$logs/tests-$version.log"
+				echo "not ok - $version: KCSAN watched softmem's functions"
+				leg_fail=$((leg_fail + 1)) f=$((f + 1))
+			fi
+		elif [ "$ksft_ok" -eq 2 ]; then
 			echo "ok - $version: run_kselftest.sh runs the installed collection"
 			leg_pass=$((leg_pass + 1))
 		else
@@ -291,7 +316,9 @@ done
 # packages built, linted, and installed and used in a Debian guest.
 echo "== packaging"
 pkg_start=$SECONDS
-KERNELS=$KERNELS VM_TIMEOUT=$VM_TIMEOUT tools/package-check.sh \
+# DKMS on the kcsan leg would prove nothing the debug leg's does not.
+pkg_kernels=$(printf '%s\n' $KERNELS | grep -vx kcsan | paste -sd ' ')
+KERNELS=$pkg_kernels VM_TIMEOUT=$VM_TIMEOUT tools/package-check.sh \
 	>"$logs/package-check.log" 2>&1
 pkg_status=$?
 grep -E '^(not ok|ok) - |^#   ' "$logs/package-check.log"
