@@ -40,6 +40,15 @@ class Qmp:
         self.reply()  # the greeting
         self.command("qmp_capabilities")
 
+    def alive(self):
+        """Whether qemu still holds its end of the socket."""
+        try:
+            return self.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) != b""
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+
     def reply(self):
         while True:
             line = self.file.readline()
@@ -57,9 +66,9 @@ class Qmp:
         return msg["return"]
 
 
-def wait_ready(log, timeout):
+def wait_ready(qmp, log, timeout):
     end = time.monotonic() + timeout
-    while time.monotonic() < end:
+    while time.monotonic() < end and qmp.alive():
         try:
             with open(log, errors="replace") as f:
                 if READY in f.read():
@@ -76,8 +85,8 @@ def main():
     path, log = sys.argv[1], sys.argv[2]
     guest, target, during, after = (int(a) for a in sys.argv[3:])
     qmp = Qmp(path, 120)
-    if not wait_ready(log, 900):
-        sys.exit("qmp-balloon: the guest never said it was ready")
+    if not wait_ready(qmp, log, 900):
+        sys.exit("qmp-balloon: the guest ended or never said it was ready")
     start = time.monotonic()
     lowest, reached, actual = guest, None, guest
     try:
