@@ -12,9 +12,18 @@
 # loaded anew (softmem_lifecycle and softmem_module reload it, and the
 # filter holds addresses), until the guest ends.  Prints "# kcsan: watching
 # N functions of softmem" each time.
+#
+# "kcsan_watch.sh --stats" prints KCSAN's counters instead, as "# kcsan:"
+# lines: the watchpoints it set up (that it watched at all), the races it
+# found anywhere, and those it reported (softmem's, after the filter).
 
 ctl=/sys/kernel/debug/kcsan
 [ -w "$ctl" ] || { echo "# kcsan: no $ctl (not a KCSAN kernel?)"; exit 1; }
+
+if [ "$1" = --stats ]; then
+	sed -nE 's/^(setup_watchpoints|data_races|report_races): /# kcsan: \1 /p' "$ctl"
+	exit 0
+fi
 
 allow() {
 	n=0

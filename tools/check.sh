@@ -186,6 +186,7 @@ for leg in $KERNELS; do
 			guest="./kselftest/softmem/kcsan_watch.sh || exit 1"
 			guest="$guest; SOFTMEM_STRESS_OPS=$KCSAN_STRESS_OPS SOFTMEM_FUZZ_CALLS=$KCSAN_FUZZ_CALLS"
 			guest="$guest ./kselftest/softmem/run_all.sh $KCSAN_TESTS; s=\$?"
+			guest="$guest; ./kselftest/softmem/kcsan_watch.sh --stats"
 			leg_sqlite=1
 		fi
 		sqlite_add=()
@@ -231,8 +232,10 @@ for leg in $KERNELS; do
 		# run_kselftest.sh's verdicts: one line per test it ran.
 		ksft_ok=$(grep -cE '^ok [0-9]+ selftests: softmem: ' "$logs/tests-$version.log")
 		if [ "$leg" = kcsan ]; then
-			# A filter with no function would watch nothing.
-			if grep -q '^# kcsan: watching [1-9]' "$logs/tests-$version.log"; then
+			# A filter with no function, or no watchpoint set up,
+			# would have watched nothing.
+			if grep -q '^# kcsan: watching [1-9]' "$logs/tests-$version.log" &&
+				grep -q '^# kcsan: setup_watchpoints [1-9]' "$logs/tests-$version.log"; then
 				grep -h '^# kcsan: ' "$logs/tests-$version.log" | sort -u
 				echo "ok - $version: KCSAN watched softmem's functions"
 				leg_pass=$((leg_pass + 1))
