@@ -42,7 +42,7 @@ KRELEASE	= $(shell modinfo -F vermagic kmod/softmem.ko 2>/dev/null | cut -d' ' -
 
 module:
 	KERNEL="$(KERNEL)" KDIR="$(KDIR)" KMAKE="$(KMAKE)" KTAG="$(KTAG)" \
-		tools/build-module.sh
+		SOFTMEM_COVERAGE="$(SOFTMEM_COVERAGE)" tools/build-module.sh
 
 lib:
 	$(MAKE) -C lib
