@@ -15,6 +15,8 @@
 #   make uninstall        removes what make install installed (same settings)
 #   make demo             boot a VM and watch discardable memory at work
 #   make check            every test on every kernel leg
+#   make coverage         the selftests on the debug kernel, with the line and
+#                         branch coverage of kmod/ (HTML in build/coverage/)
 #   make bench            the speed ratios, in a VM per kernel (KERNEL="6.12"
 #                         by default; KERNEL="6.1 7.2" for others)
 #   make lint             checkpatch --strict, kernel-doc, sparse, W=1
@@ -24,7 +26,7 @@
 #   make sqlite-demo      boot a VM and run SQLite under memory pressure with
 #                         that cache and with SQLite's own (KERNEL=6.12)
 
-.PHONY: all module lib selftests check bench demo lint clean sqlite-pcache sqlite-demo \
+.PHONY: all module lib selftests check coverage bench demo lint clean sqlite-pcache sqlite-demo \
 	install uninstall install-module uninstall-module package-check
 all: module lib
 
@@ -52,6 +54,9 @@ selftests: lib
 
 check:
 	tools/check.sh
+
+coverage:
+	tools/coverage.sh
 
 bench:
 	KERNEL="$(KERNEL)" tools/bench.sh
