@@ -61,7 +61,7 @@ extract_gcda() {
 # report TESTLOG OBJDIR OUTDIR: the counters of TESTLOG against OBJDIR's
 # objects; writes OUTDIR's files and prints the summary table.
 report() {
-	local testlog=$1 objdir=$2 out=$3
+	local testlog=$1 objdir=$2 out=$3 stale
 	ensure_host_packages gcovr gcc-12 python3 || return 1
 	[ -f "$objdir/softmem.ko" ] || die "no module in $objdir"
 	ls "$objdir"/*.gcno >/dev/null 2>&1 ||
@@ -71,6 +71,13 @@ report() {
 	mkdir -p "$out/html"
 	rm -f "$objdir"/*.gcda
 	extract_gcda "$testlog" "$objdir"
+	# Counters of another build of the module (rebuilt since the run):
+	# gcov would take them as never run, and say so only on stderr.
+	stale=$(cd "$objdir" && "$GCOV" -n -o . ./*.gcda 2>&1 >/dev/null)
+	if grep -q 'stamp mismatch' <<<"$stale"; then
+		rm -f "$objdir"/*.gcda
+		die "the counters in $testlog are of another build of $objdir/softmem.ko"
+	fi
 	# Only kmod/'s files, not the kernel headers their inline code comes
 	# from.  Branches on lines without code (the compiler's own, e.g. at a
 	# closing brace) are left out, as gcovr's documentation advises.
