@@ -42,7 +42,7 @@
  * to compare.
  *
  * Output: "# fuzz: N calls, E edges, S splats" ("N calls, S splats" without
- * KCOV).  SOFTMEM_FUZZ_SEED and SOFTMEM_FUZZ_CALLS override the printed seed
+ * KCOV, or when softmem.ko was built without it).  SOFTMEM_FUZZ_SEED and SOFTMEM_FUZZ_CALLS override the printed seed
  * and the number of calls.
  */
 #include "softmem_test.h"
@@ -2241,6 +2241,11 @@ TEST_F_TIMEOUT(fuzz, random_ioctls, 600)
 	print_mappings();
 	say("# fuzz: summary: %llu unexpected results, %.1f s",
 	    (unsigned long long)unexpected_calls, now_seconds() - start);
+	/* KCOV on the kernel, but a module built without it: blind. */
+	if (kcov && !atomic_load(&edge_total)) {
+		say("# fuzz: KCOV saw none of softmem's code: module built without SOFTMEM_COVERAGE=1, the run was blind");
+		kcov = false;
+	}
 	if (kcov) {
 		if (fuzz_blind)
 			say("# fuzz: KCOV: blind (SOFTMEM_FUZZ_BLIND), edges counted only");
@@ -2257,10 +2262,8 @@ TEST_F_TIMEOUT(fuzz, random_ioctls, 600)
 	EXPECT_EQ(0, unexpected_calls);
 	EXPECT_EQ(0, splats);
 	EXPECT_LE(total, calls);
-	/* KCOV is there: every thread traced, and softmem's code is seen. */
+	/* KCOV is there: every thread could trace its calls. */
 	EXPECT_FALSE(kcov_failed);
-	if (kcov)
-		EXPECT_LT(0, atomic_load(&edge_total));
 }
 
 TEST_HARNESS_MAIN
