@@ -20,6 +20,8 @@
 #   make demo-balloon     the same cache while the host's balloon takes back
 #                         60 % of the VM's memory over QMP
 #   make check            every test on every kernel leg
+#   make coverage         the selftests on the debug kernel, with the line and
+#                         branch coverage of kmod/ (HTML in build/coverage/)
 #   make bench            the speed ratios, in a VM per kernel (KERNEL="6.12"
 #                         by default; KERNEL="6.1 7.2" for others)
 #   make lint             checkpatch --strict, kernel-doc, sparse, W=1
@@ -29,7 +31,8 @@
 #   make sqlite-demo      boot a VM and run SQLite under memory pressure with
 #                         that cache and with SQLite's own (KERNEL=6.12)
 
-.PHONY: all module lib selftests check bench demo demo-balloon lint clean sqlite-pcache sqlite-demo \
+.PHONY: all module lib selftests check coverage bench demo demo-balloon lint clean sqlite-pcache \
+	sqlite-demo \
 	install uninstall install-module uninstall-module package-check
 all: module lib
 
@@ -47,7 +50,7 @@ KRELEASE	= $(shell modinfo -F vermagic kmod/softmem.ko 2>/dev/null | cut -d' ' -
 
 module:
 	KERNEL="$(KERNEL)" KDIR="$(KDIR)" KMAKE="$(KMAKE)" KTAG="$(KTAG)" \
-		tools/build-module.sh
+		SOFTMEM_COVERAGE="$(SOFTMEM_COVERAGE)" tools/build-module.sh
 
 lib:
 	$(MAKE) -C lib
@@ -57,6 +60,9 @@ selftests: lib
 
 check:
 	tools/check.sh
+
+coverage:
+	tools/coverage.sh
 
 bench:
 	KERNEL="$(KERNEL)" tools/bench.sh

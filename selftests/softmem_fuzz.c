@@ -31,11 +31,23 @@
  * elsewhere.  At the end the module holds nothing, and /dev/kmsg shows no BUG,
  * WARNING, KASAN, UBSAN, Oops or lockdep line from the run.
  *
- * Output: "# fuzz: N calls, S splats".  SOFTMEM_FUZZ_SEED and
- * SOFTMEM_FUZZ_CALLS override the printed seed and the number of calls.
+ * With KCOV (/sys/kernel/debug/kcov: the debug kernel, where only softmem
+ * is instrumented), each fuzzing thread traces the PCs of softmem's code
+ * that each of its ioctls runs and counts the edges (pairs of consecutive
+ * PCs) in a map shared by the threads.  A call that reaches an edge no call
+ * reached before is kept, and a third of the thread's calls are then a
+ * kept call replayed with bits flipped or spliced into a fresh call of the
+ * same command.  Without KCOV the fuzzer runs blind, as it did before;
+ * SOFTMEM_FUZZ_BLIND=1 makes it blind with KCOV too, counting edges only,
+ * to compare.
+ *
+ * Output: "# fuzz: N calls, E edges, S splats" ("N calls, S splats" without
+ * KCOV, or when softmem.ko was built without it).  SOFTMEM_FUZZ_SEED and SOFTMEM_FUZZ_CALLS override the printed seed
+ * and the number of calls.
  */
 #include "softmem_test.h"
 
+#include <linux/kcov.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -54,6 +66,10 @@
 #define MAP_SLOTS		8	/* mappings a thread keeps */
 #define TOUCH_MAX		64	/* bytes touched at once in a mapping */
 #define FUZZ_WORDS		65536	/* state words of a thread's own pool */
+#define KCOV_PATH		"/sys/kernel/debug/kcov"
+#define KCOV_WORDS		(64 * 1024)	/* a call's trace: count, PCs */
+#define EDGE_BITS		18	/* the edge map has 2^EDGE_BITS bits */
+#define KEPT_SLOTS		64	/* calls a thread keeps for new edges */
 
 /* Known-good regions of a pool; slots are 0 when free. */
 struct fuzz_pool {
@@ -98,6 +114,13 @@ struct fuzzer {
 	struct fuzz_export exported[EXPORT_SLOTS];
 	struct fuzz_map maps[MAP_SLOTS];
 	struct softmem_batch_entry batch[FUZZ_BATCH];	/* BATCH's entries */
+	int kcov;		/* this thread's KCOV descriptor, or <= 0 */
+	unsigned long *cover;	/* its trace: PCs recorded, then the PCs */
+	bool kcov_failed;	/* KCOV is there but could not be enabled */
+	struct fuzz_kept *kept;	/* KEPT_SLOTS calls that reached new edges */
+	unsigned int nr_kept;
+	uint64_t kept_total;	/* calls ever kept, replaced ones included */
+	uint64_t replays;	/* calls made from a kept one */
 };
 
 /* A call as built, before it is issued. */
@@ -115,6 +138,18 @@ struct fuzz_call {
 	int exact;		/* the only right result if nonzero */
 	int slot;		/* IMPORT: the exported slot of its fd, or -1 */
 	const char *what;
+};
+
+/* The pool a call went to, as a kept call remembers it. */
+enum fuzz_pool_kind { POOL_OWN, POOL_BIG, POOL_RACY, POOL_SHARED };
+
+/* A call that reached new edges, as built (KCOV mode). */
+struct fuzz_kept {
+	enum fuzz_pool_kind pool;
+	unsigned long cmd;
+	int nr;
+	size_t placed;
+	uint8_t s[STRUCT_MAX];
 };
 
 /* What the mapping calls did, for the summary. */
@@ -136,6 +171,10 @@ static atomic_int fuzz_done;
 static atomic_ulong unexpected_total;
 static atomic_ulong result_count[256];	/* by -errno, 0 for success */
 static atomic_ulong map_count[NR_MAP_STATS];
+/* KCOV mode: the edges any thread's calls reached, and how many. */
+static atomic_ulong edge_map[(1UL << EDGE_BITS) / 64];
+static atomic_ulong edge_total;
+static bool fuzz_blind;		/* SOFTMEM_FUZZ_BLIND: count edges, keep no call */
 
 static const unsigned int struct_size[] = {
 	[SOFTMEM_CMD_ALLOC] = sizeof(struct softmem_alloc),
@@ -1149,6 +1188,134 @@ static void keep_long_regions_private(struct fuzzer *f, struct fuzz_call *c)
 		c->pool = &f->own;
 }
 
+/* ---- KCOV: the edges of softmem's code each call reaches ---- */
+
+/*
+ * Traces this thread's calls into the kernel (KCOV_ENABLE ties the trace to
+ * the thread that asks).  False when KCOV is there and cannot be enabled.
+ */
+static bool kcov_enable(struct fuzzer *f)
+{
+	size_t bytes = KCOV_WORDS * sizeof(unsigned long);
+	void *cover;
+	int fd;
+
+	fd = open(KCOV_PATH, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT;
+	f->kept = calloc(KEPT_SLOTS, sizeof(*f->kept));
+	if (!f->kept || ioctl(fd, KCOV_INIT_TRACE, KCOV_WORDS))
+		goto fail;
+	cover = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (cover == MAP_FAILED)
+		goto fail;
+	if (ioctl(fd, KCOV_ENABLE, KCOV_TRACE_PC)) {
+		munmap(cover, bytes);
+		goto fail;
+	}
+	f->kcov = fd;
+	f->cover = cover;
+	return true;
+fail:
+	say("# fuzz: thread %u: KCOV: %s", f->id, strerror(errno));
+	free(f->kept);
+	f->kept = NULL;
+	close(fd);
+	return false;
+}
+
+static void kcov_disable(struct fuzzer *f)
+{
+	if (f->cover)
+		munmap(f->cover, KCOV_WORDS * sizeof(unsigned long));
+	if (f->kcov > 0)
+		close(f->kcov);
+	free(f->kept);
+	f->cover = NULL;
+	f->kcov = -1;
+	f->kept = NULL;
+}
+
+static void kcov_reset(struct fuzzer *f)
+{
+	if (f->cover)
+		__atomic_store_n(&f->cover[0], 0, __ATOMIC_RELAXED);
+}
+
+/* How many edges of the trace since kcov_reset() no call reached before. */
+static unsigned int kcov_new_edges(struct fuzzer *f)
+{
+	unsigned long n, i, prev = 0;
+	unsigned int fresh = 0;
+
+	if (!f->cover)
+		return 0;
+	n = __atomic_load_n(&f->cover[0], __ATOMIC_RELAXED);
+	if (n > KCOV_WORDS - 1)
+		n = KCOV_WORDS - 1;
+	for (i = 1; i <= n; i++) {
+		unsigned long pc = f->cover[i];
+		uint64_t e = ((prev * 0x9e3779b97f4a7c15ULL) ^ pc) *
+			     0xff51afd7ed558ccdULL >> (64 - EDGE_BITS);
+		unsigned long bit = 1UL << (e % 64);
+
+		prev = pc;
+		if (atomic_load_explicit(&edge_map[e / 64],
+					 memory_order_relaxed) & bit)
+			continue;
+		if (!(atomic_fetch_or(&edge_map[e / 64], bit) & bit))
+			fresh++;
+	}
+	if (fresh)
+		atomic_fetch_add(&edge_total, fresh);
+	return fresh;
+}
+
+static enum fuzz_pool_kind pool_kind(struct fuzzer *f, struct fuzz_pool *p)
+{
+	if (p == &f->own)
+		return POOL_OWN;
+	if (p == &f->big)
+		return POOL_BIG;
+	return p == &racy_pool ? POOL_RACY : POOL_SHARED;
+}
+
+static struct fuzz_pool *pool_of(struct fuzzer *f, enum fuzz_pool_kind kind)
+{
+	switch (kind) {
+	case POOL_OWN:
+		return &f->own;
+	case POOL_BIG:
+		return &f->big;
+	case POOL_RACY:
+		return &racy_pool;
+	default:
+		return &shared_pool;
+	}
+}
+
+/*
+ * Keeps a call that reached new edges, if it can be made again: a softmem
+ * command whose struct was placed in the thread's data buffer (its
+ * pointers point there or fault, see keep_pointers_safe()).
+ */
+static void keep_call(struct fuzzer *f, const struct fuzz_call *c)
+{
+	struct fuzz_kept *k;
+
+	if (fuzz_blind || !f->kept || c->nr < 0 || !c->readable ||
+	    c->arg < f->data || c->arg >= f->data + DATA_BYTES)
+		return;
+	k = &f->kept[f->nr_kept < KEPT_SLOTS ? f->nr_kept++ :
+		     rnd(f, KEPT_SLOTS)];
+	k->pool = pool_kind(f, c->pool);
+	k->cmd = c->cmd;
+	k->nr = c->nr;
+	k->placed = c->placed;
+	memcpy(k->s, c->s, STRUCT_MAX);
+	f->kept_total++;
+}
+
 static void run(struct fuzzer *f, struct fuzz_call *c)
 {
 	uint64_t before[2] = { 0 }, after[2] = { 0 };
@@ -1157,7 +1324,10 @@ static void run(struct fuzzer *f, struct fuzz_call *c)
 
 	keep_long_regions_private(f, c);
 	watch = c->pool == &f->own && !rnd(f, 4) && own_shape(c->pool, before);
+	kcov_reset(f);
 	ret = issue(c->pool->fd, c->cmd, c->arg);
+	if (kcov_new_edges(f))
+		keep_call(f, c);
 
 	atomic_fetch_add(&f->calls, 1);
 	check(f, c, ret);
@@ -1234,13 +1404,11 @@ static void fuzz_fields(struct fuzzer *f, struct fuzz_call *c)
 	place_good(f, c);
 }
 
-/* A valid call with one to four bits flipped, anywhere in the struct. */
-static void fuzz_mutation(struct fuzzer *f, struct fuzz_call *c)
+/* One to four bits of the struct flipped. */
+static void flip_bits(struct fuzzer *f, struct fuzz_call *c)
 {
 	unsigned int flips = 1 + rnd(f, 4), i;
 
-	c->what = "mutated call";
-	gen_struct(f, c, true);
 	for (i = 0; i < flips; i++) {
 		size_t bit = rnd(f, c->placed * 8);
 
@@ -1249,11 +1417,15 @@ static void fuzz_mutation(struct fuzzer *f, struct fuzz_call *c)
 			bit %= 8;
 		c->s[bit / 8] ^= 1 << (bit % 8);
 	}
-	/*
-	 * A read writes to its buffer: a flipped pointer could land in the
-	 * fuzzer's own stacks or heap and crash it.  Keep it in the data
-	 * buffer, or make it fault.
-	 */
+}
+
+/*
+ * A read writes to its buffer: a changed pointer could land in the
+ * fuzzer's own stacks or heap and crash it.  Keep it in the data buffer,
+ * or make it fault.
+ */
+static void keep_pointers_safe(struct fuzzer *f, struct fuzz_call *c)
+{
 	if (c->nr == SOFTMEM_CMD_READ) {
 		struct softmem_rw *rw = (struct softmem_rw *)c->s;
 
@@ -1273,6 +1445,45 @@ static void fuzz_mutation(struct fuzzer *f, struct fuzz_call *c)
 		if (!own && !scratch)
 			b->entries = (uintptr_t)f->none;
 	}
+}
+
+/* A valid call with one to four bits flipped, anywhere in the struct. */
+static void fuzz_mutation(struct fuzzer *f, struct fuzz_call *c)
+{
+	c->what = "mutated call";
+	gen_struct(f, c, true);
+	flip_bits(f, c);
+	keep_pointers_safe(f, c);
+	place_good(f, c);
+}
+
+/*
+ * KCOV mode: a kept call (one that reached new edges), with bits flipped,
+ * or spliced into a valid call of the same command (regions that exist
+ * now, a range of the kept call's bytes over them).
+ */
+static void fuzz_kept(struct fuzzer *f, struct fuzz_call *c)
+{
+	const struct fuzz_kept *k = &f->kept[rnd(f, f->nr_kept)];
+	size_t from, len;
+
+	c->pool = pool_of(f, k->pool);
+	c->cmd = k->cmd;
+	c->nr = k->nr;
+	if (rnd(f, 2)) {
+		c->what = "kept call, mutated";
+		memcpy(c->s, k->s, STRUCT_MAX);
+		c->placed = k->placed;
+		flip_bits(f, c);
+	} else {
+		c->what = "kept call, spliced";
+		gen_struct(f, c, true);
+		from = rnd(f, c->placed);
+		len = 1 + rnd(f, c->placed - from);
+		memcpy(c->s + from, k->s + from, len);
+	}
+	f->replays++;
+	keep_pointers_safe(f, c);
 	place_good(f, c);
 }
 
@@ -1695,16 +1906,21 @@ static void fuzz_one(struct fuzzer *f)
 		c.nr = SOFTMEM_CMD_ALLOC;
 	c.cmd = _IO(SOFTMEM_IOCTL_MAGIC, c.nr);
 
-	if (kind >= 99) {
-		fuzz_far_end(f);
+	if (f->nr_kept && !rnd(f, 3)) {
+		fuzz_kept(f, &c);
+		run(f, &c);
 		return;
 	}
-	if (kind >= 96) {
-		fuzz_mapping(f);
-		return;
-	}
-	if (kind == 95) {
-		fuzz_words(f);
+	/* Not kept, but their edges count (mmap(), faults, words). */
+	if (kind >= 95) {
+		kcov_reset(f);
+		if (kind >= 99)
+			fuzz_far_end(f);
+		else if (kind >= 96)
+			fuzz_mapping(f);
+		else
+			fuzz_words(f);
+		kcov_new_edges(f);
 		return;
 	}
 	if (kind < 8)
@@ -1726,6 +1942,7 @@ static void *fuzz_thread(void *arg)
 {
 	struct fuzzer *f = arg;
 
+	f->kcov_failed = !kcov_enable(f);
 	while (atomic_load(&f->calls) < f->quota)
 		fuzz_one(f);
 	return NULL;
@@ -1796,6 +2013,7 @@ static bool fuzzer_init(struct fuzzer *f, unsigned int id, uint64_t seed,
 
 	memset(f, 0, sizeof(*f));
 	f->id = id;
+	f->kcov = -1;
 	f->rng = seed ^ (0x9e3779b97f4a7c15ULL * (id + 1));
 	f->quota = quota;
 	f->page = page;
@@ -1839,6 +2057,7 @@ static bool fuzzer_init(struct fuzzer *f, unsigned int id, uint64_t seed,
 
 static void fuzzer_exit(struct fuzzer *f)
 {
+	kcov_disable(f);
 	fuzzer_unmap_all(f);
 	if (f->own.fd > 0)
 		softmem_close(f->own.fd);
@@ -1968,7 +2187,8 @@ TEST_F_TIMEOUT(fuzz, random_ioctls, 600)
 				 FUZZ_CALLS_DEBUG : FUZZ_CALLS_STOCK);
 	uint64_t quota = (total + FUZZ_THREADS - 1) / FUZZ_THREADS;
 	pthread_t thread[FUZZ_THREADS + 1];
-	uint64_t calls = 0, unexpected_calls = 0;
+	uint64_t calls = 0, unexpected_calls = 0, kept = 0, replays = 0;
+	bool kcov = access(KCOV_PATH, F_OK) == 0, kcov_failed = false;
 	static const char *const stats[] = {
 		"regions", "length_bytes", "resident_bytes", "suspended_bytes",
 	};
@@ -1976,6 +2196,7 @@ TEST_F_TIMEOUT(fuzz, random_ioctls, 600)
 	unsigned int i, splats = 0;
 	uint64_t v = 0;
 
+	fuzz_blind = env_u64("SOFTMEM_FUZZ_BLIND", 0);
 	say("# fuzz: seed %#llx (SOFTMEM_FUZZ_SEED), %llu calls (SOFTMEM_FUZZ_CALLS) on a %s kernel",
 	    (unsigned long long)seed, (unsigned long long)total,
 	    debug ? "debug" : "stock");
@@ -1993,6 +2214,9 @@ TEST_F_TIMEOUT(fuzz, random_ioctls, 600)
 	for (i = 0; i <= FUZZ_THREADS; i++) {
 		calls += atomic_load(&self->f[i].calls);
 		unexpected_calls += self->f[i].unexpected;
+		kept += self->f[i].kept_total;
+		replays += self->f[i].replays;
+		kcov_failed |= self->f[i].kcov_failed;
 		fuzzer_exit(&self->f[i]);
 		memset(&self->f[i], 0, sizeof(self->f[i]));
 	}
@@ -2017,10 +2241,29 @@ TEST_F_TIMEOUT(fuzz, random_ioctls, 600)
 	print_mappings();
 	say("# fuzz: summary: %llu unexpected results, %.1f s",
 	    (unsigned long long)unexpected_calls, now_seconds() - start);
-	say("# fuzz: %llu calls, %u splats", (unsigned long long)calls, splats);
+	/* KCOV on the kernel, but a module built without it: blind. */
+	if (kcov && !atomic_load(&edge_total)) {
+		say("# fuzz: KCOV saw none of softmem's code: module built without SOFTMEM_COVERAGE=1, the run was blind");
+		kcov = false;
+	}
+	if (kcov) {
+		if (fuzz_blind)
+			say("# fuzz: KCOV: blind (SOFTMEM_FUZZ_BLIND), edges counted only");
+		else
+			say("# fuzz: KCOV: %llu calls kept for new edges, %llu made from them",
+			    (unsigned long long)kept,
+			    (unsigned long long)replays);
+		say("# fuzz: %llu calls, %lu edges, %u splats",
+		    (unsigned long long)calls, atomic_load(&edge_total), splats);
+	} else {
+		say("# fuzz: %llu calls, %u splats",
+		    (unsigned long long)calls, splats);
+	}
 	EXPECT_EQ(0, unexpected_calls);
 	EXPECT_EQ(0, splats);
 	EXPECT_LE(total, calls);
+	/* KCOV is there: every thread could trace its calls. */
+	EXPECT_FALSE(kcov_failed);
 }
 
 TEST_HARNESS_MAIN

@@ -10,7 +10,8 @@
 #   else the 6.12 leg.
 # Each kernel gets its own copy of the sources and objects in build/<release>/,
 # where kmod/Kbuild writes compat-probes.h from kmod/probes/.  KTAG overrides
-# <release>.
+# <release>.  SOFTMEM_COVERAGE=1 builds it with gcov and KCOV instrumentation
+# (make coverage; the kernel must have CONFIG_GCOV_KERNEL: the debug kernel).
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$top"
@@ -40,6 +41,12 @@ mkdir -p "$out/kmod/probes" "$out/uapi/linux"
 cp -p kmod/*.c kmod/*.h kmod/Kbuild "$out/kmod/"
 cp -p kmod/probes/*.c "$out/kmod/probes/"
 cp -p uapi/linux/softmem.h "$out/uapi/linux/"
-"$KMAKE" -C "$KDIR" M="$out/kmod" W=1 modules
+coverage=()
+if [ "${SOFTMEM_COVERAGE:-}" = 1 ]; then
+	grep -qx 'CONFIG_GCOV_KERNEL=y' "$KDIR/.config" ||
+		die "SOFTMEM_COVERAGE=1: $KDIR has no CONFIG_GCOV_KERNEL (use the debug kernel)"
+	coverage=(SOFTMEM_COVERAGE=1)
+fi
+"$KMAKE" -C "$KDIR" M="$out/kmod" W=1 "${coverage[@]}" modules
 cp "$out/kmod/softmem.ko" kmod/softmem.ko
 log "built $out/kmod/softmem.ko"

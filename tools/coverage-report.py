@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Usage: tools/coverage-report.py COVERAGE.JSON SRCDIR OUTDIR
+
+Reads gcovr's JSON (--json) of softmem.ko's gcov counters (tools/coverage.sh)
+and writes, in OUTDIR:
+  summary.txt    per kmod/ file and in total: lines run of lines with code,
+                 branches taken of branches, and percentages; its last line is
+                 "coverage: L % lines, B % branches"
+  unreached.txt  per file, each run of lines never run and each line whose
+                 branches were not all taken, with the source text (from
+                 SRCDIR), so that each can be tested or given its reason
+Prints summary.txt.  Lines gcovr marks as excluded or without code do not
+count, as in gcovr's own report.
+"""
+import json
+import os
+import sys
+
+
+def pct(hit, total):
+    """Percentage with one decimal; a file without any counts as 100 %."""
+    return 100.0 * hit / total if total else 100.0
+
+
+def file_counts(lines):
+    """(lines run, lines, branches taken, branches) of one file's lines."""
+    run = code = taken = branches = 0
+    for line in lines:
+        code += 1
+        run += line["count"] > 0
+        branches += len(line["branches"])
+        taken += sum(b["count"] > 0 for b in line["branches"])
+    return run, code, taken, branches
+
+
+def runs(numbers):
+    """Consecutive line numbers as (first, last) pairs."""
+    out = []
+    for n in numbers:
+        if out and out[-1][1] == n - 1:
+            out[-1][1] = n
+        else:
+            out.append([n, n])
+    return out
+
+
+def unreached(name, lines, source):
+    """The unreached.txt section of one file."""
+    text = []
+    never = [l["line_number"] for l in lines if l["count"] == 0]
+    partial = [l for l in lines if l["count"] > 0 and
+               any(b["count"] == 0 for b in l["branches"])]
+    if not never and not partial:
+        return text
+    untaken = sum(sum(b["count"] == 0 for b in l["branches"]) for l in lines)
+    text.append(f"== {name}: {len(never)} lines never run, "
+                f"{untaken} branches never taken")
+    for first, last in runs(never):
+        where = f"{first}" if first == last else f"{first}-{last}"
+        text.append(f"{name}:{where}: never run")
+        text.extend(f"\t{n}\t{source(n)}" for n in range(first, last + 1))
+    for l in partial:
+        n = l["line_number"]
+        missed = sum(b["count"] == 0 for b in l["branches"])
+        text.append(f"{name}:{n}: {missed} of {len(l['branches'])} "
+                    f"branches never taken")
+        text.append(f"\t{n}\t{source(n)}")
+    text.append("")
+    return text
+
+
+def main():
+    if len(sys.argv) != 4:
+        sys.exit(__doc__)
+    data_file, srcdir, outdir = sys.argv[1:]
+    with open(data_file, encoding="utf-8") as f:
+        data = json.load(f)
+
+    rows, report = [], []
+    totals = [0, 0, 0, 0]
+    for entry in sorted(data["files"], key=lambda e: e["file"]):
+        name = entry["file"]
+        lines = [l for l in entry["lines"]
+                 if not l.get("gcovr/noncode") and not l.get("gcovr/excluded")]
+        counts = file_counts(lines)
+        if counts[1] == 0:
+            continue
+        totals = [t + c for t, c in zip(totals, counts)]
+        rows.append((name, counts))
+        try:
+            with open(os.path.join(srcdir, name), encoding="utf-8",
+                      errors="replace") as f:
+                text = f.read().splitlines()
+        except OSError:
+            text = []
+        report += unreached(name, lines,
+                            lambda n, t=text: t[n - 1].rstrip()
+                            if 0 < n <= len(t) else "")
+    rows.append(("total", totals))
+
+    width = max(len(name) for name, _ in rows)
+    summary = [f"{'file':<{width}}  {'lines':>11}{'':9}{'branches':>11}"]
+    for name, (run, code, taken, branches) in rows:
+        summary.append(f"{name:<{width}}  {f'{run}/{code}':>11} "
+                       f"{pct(run, code):5.1f} %  {f'{taken}/{branches}':>11} "
+                       f"{pct(taken, branches):5.1f} %")
+    run, code, taken, branches = totals
+    summary.append(f"coverage: {pct(run, code):.1f} % lines, "
+                   f"{pct(taken, branches):.1f} % branches")
+
+    with open(os.path.join(outdir, "summary.txt"), "w", encoding="utf-8") as f:
+        f.write("\n".join(summary) + "\n")
+    with open(os.path.join(outdir, "unreached.txt"), "w",
+              encoding="utf-8") as f:
+        f.write("# Lines of kmod/ never run and lines whose branches were not "
+                "all taken,\n# per file (tools/coverage.sh).\n\n")
+        f.write("\n".join(report) + "\n")
+    print("\n".join(summary))
+
+
+if __name__ == "__main__":
+    main()
