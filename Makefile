@@ -74,7 +74,7 @@ demo-balloon:
 	KERNEL="$(KERNEL)" tools/demo.sh balloon
 
 sqlite-pcache: lib
-
+	$(MAKE) -C examples/sqlite-pcache
 
 sqlite-demo:
 	KERNEL="$(KERNEL)" tools/sqlite-demo.sh
@@ -115,4 +115,5 @@ clean:
 	$(MAKE) -C lib clean
 	-$(MAKE) -C selftests clean
 	$(MAKE) -C bench clean
-
+	$(MAKE) -C examples clean
+	$(MAKE) -C examples/sqlite-pcache clean
