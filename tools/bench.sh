@@ -69,17 +69,14 @@ check_ratios() {
 pressure_ways() {
 	local phases="--before 3 --hold 6 --after 2" way cmd
 	((BENCH_QUICK)) && phases="--before 1 --hold 2 --after 1"
-	# The demo's softmem may take all of the RAM, as the other ways can.
-	cmd="echo $(($1 << 20)) >/sys/module/softmem/parameters/max_bytes; "
-	cmd+="echo $(($1 << 20)) >/sys/module/softmem/parameters/pool_max_bytes; "
+	cmd="$(guest_softmem_all_ram "$1"); "
 	# Every way gets the sizes the first would get (the demo's defaults).
 	cmd+="avail=\$(awk '/^MemAvailable:/ { print int(\$2 / 1024) }' /proc/meminfo); "
 	phases+=" --cache-mib \$((avail * 45 / 100)) --hog-mib \$((avail * 75 / 100))"
 	for way in none softmem anon; do
 		cmd+="./pressure-demo $phases $way >>pressure.txt; "
 	done
-	cmd+="echo $(($1 / 2))M >/sys/block/zram0/disksize && mkswap /dev/zram0 >/dev/null && "
-	cmd+="swapon /dev/zram0 && ./pressure-demo --name anon+zram $phases anon >>pressure.txt; "
+	cmd+="$(guest_zram_swap "$1") && ./pressure-demo --name anon+zram $phases anon >>pressure.txt; "
 	cmd+="swapoff /dev/zram0; grep -v '^sample ' pressure.txt; "
 	echo "$cmd"
 }
@@ -93,8 +90,7 @@ run_bench() {
 	version=$(cat "$kdir/version")
 	out=$logs/bench-$version.log
 	[[ $BENCH_ACCEL == auto ]] || args=(--accel "$BENCH_ACCEL")
-	mem_mib=${VM_MEM%[mMgG]}
-	[[ $VM_MEM == *[gG] ]] && mem_mib=$((mem_mib * 1024))
+	mem_mib=$(size_mib "$VM_MEM")
 	# guest_modules prints only what it copies: a fresh directory.
 	rm -rf "$logs/modules-$version"
 	mkdir -p "$logs/modules-$version"

@@ -69,8 +69,7 @@ build_step "building the library" make -C lib libsoftmem.a
 build_step "building the demo" make -C examples pressure-demo
 ko=build/$version/kmod/softmem.ko
 [[ -f $ko ]] || die "$ko is missing after the build (log: $build_log)"
-mem_mib=${VM_MEM%[mM]}
-[[ $VM_MEM == *[gG] ]] && mem_mib=$((${VM_MEM%[gG]} * 1024))
+mem_mib=$(size_mib "$VM_MEM")
 
 # MAP_DROPPABLE came with Linux 6.11.
 IFS=. read -r major minor _ <<<"$version"
@@ -96,8 +95,7 @@ run_variant() {
 	for m in "${balloon_modules[@]}"; do args+=(--module "$m"); done
 	if [[ $name == *+zram ]]; then
 		for m in "${zram_modules[@]}"; do args+=(--module "$m"); done
-		# zram swap of half the guest's memory, as distributions set it up.
-		cmd="echo $((mem_mib / 2))M >/sys/block/zram0/disksize && mkswap /dev/zram0 >/dev/null && swapon /dev/zram0 && "
+		cmd="$(guest_zram_swap "$mem_mib") && "
 	fi
 	args+=(--module "$ko")
 	if [[ $name == *+manager ]]; then
@@ -105,11 +103,7 @@ run_variant() {
 		# tenth of the guest (Documentation/admin-guide/softmem.rst).
 		cmd+="echo $((mem_mib * 10 / 100 << 20)) >/sys/module/softmem/parameters/manager_free_bytes && "
 	fi
-	# softmem may hold up to half of the RAM by default (the admin guide's
-	# "The default limits"); the demo gives it what the other ways get:
-	# all of it.
-	cmd+="echo $((mem_mib << 20)) >/sys/module/softmem/parameters/max_bytes && "
-	cmd+="echo $((mem_mib << 20)) >/sys/module/softmem/parameters/pool_max_bytes && "
+	cmd+="$(guest_softmem_all_ram "$mem_mib") && "
 	cmd+="./pressure-demo --name $name --before ${phases[0]} --hold ${phases[1]} --after ${phases[2]}"
 	if [[ $mode == balloon ]]; then
 		cmd+=" --balloon"

@@ -97,6 +97,29 @@ private_apt() {
 		-o Acquire::Languages=none -o APT::Sandbox::User=root "$@"
 }
 
+# size_mib SIZE: a guest size as vm-run --mem takes it (512M, 1G, 768), in MiB.
+size_mib() {
+	case $1 in
+	*[gG]) echo $((${1%[gG]} * 1024)) ;;
+	*) echo "${1%[mM]}" ;;
+	esac
+}
+
+# The pressure demo's guest commands (examples/pressure-demo, run by
+# tools/demo.sh and tools/bench.sh), printed as one shell list each:
+# guest_softmem_all_ram MIB lets softmem hold all of a guest of MIB, as the
+# other ways of keeping the cache can (it may hold half by default);
+# guest_zram_swap MIB turns on zram swap of half of it, as distributions set
+# it up (the guest needs the zram module).
+guest_softmem_all_ram() {
+	local p=/sys/module/softmem/parameters
+	echo "echo $(($1 << 20)) >$p/max_bytes && echo $(($1 << 20)) >$p/pool_max_bytes"
+}
+
+guest_zram_swap() {
+	echo "echo $(($1 / 2))M >/sys/block/zram0/disksize && mkswap /dev/zram0 >/dev/null && swapon /dev/zram0"
+}
+
 # guest_modules KDIR VERSION OUTDIR MODULE...: copies MODULE and what it
 # depends on, uncompressed, from the kernel leg in KDIR into OUTDIR and prints
 # their paths, dependencies first; modules built into the kernel are left out.
