@@ -36,7 +36,10 @@ union softmem_ioctl_arg {
 		struct file *file;
 	} export;
 	struct softmem_import import;
-	struct softmem_batch batch;
+	struct {
+		struct softmem_batch uarg;
+		struct softmem_batch __user *user;
+	} batch;
 };
 
 /* Checks that [offset, offset + length) lies within @region. */
@@ -601,13 +604,19 @@ static void softmem_batch_apply(struct softmem_pool *pool,
 	(sizeof(struct softmem_batch_entry) - SOFTMEM_BATCH_OUT)
 
 /*
- * Applies the entries in order, writing each one's results back before the
- * next; stops with -EINTR for a pending signal, or -EFAULT / -E2BIG for an
- * entry it cannot read or write, @arg->done telling how far it got.
+ * Applies the entries in order, writing each one's results, then @done, to
+ * user space before the next; stops with -EINTR for a pending signal, or
+ * -EFAULT / -E2BIG for an entry it cannot read or write, @done telling how
+ * far it got.  @done is written as it goes, not only with the struct once
+ * the batch is over: should that last copy fail, user space still knows
+ * which entries were applied, and a discard reported in one of them is not
+ * lost.
  */
 static int softmem_ioc_batch(struct softmem_pool *pool, void *data)
 {
-	struct softmem_batch *arg = data;
+	union softmem_ioctl_arg *buf = data;
+	struct softmem_batch *arg = &buf->batch.uarg;
+	struct softmem_batch __user *user = buf->batch.user;
 	u8 __user *base = u64_to_user_ptr(arg->entries);
 	struct softmem_batch_entry e;
 	int ret = 0;
@@ -618,6 +627,8 @@ static int softmem_ioc_batch(struct softmem_pool *pool, void *data)
 	if (arg->entry_size < sizeof(e) || arg->entry_size > PAGE_SIZE)
 		return -EINVAL;
 	arg->done = 0;
+	if (put_user(arg->done, &user->done))
+		return -EFAULT;
 	for (i = 0; i < arg->count; i++) {
 		u8 __user *entry = base + (u64)i * arg->entry_size;
 
@@ -639,7 +650,8 @@ static int softmem_ioc_batch(struct softmem_pool *pool, void *data)
 		softmem_batch_apply(pool, &e);
 		if (copy_to_user(entry + SOFTMEM_BATCH_OUT,
 				 (u8 *)&e + SOFTMEM_BATCH_OUT,
-				 SOFTMEM_BATCH_OUT_SIZE)) {
+				 SOFTMEM_BATCH_OUT_SIZE) ||
+		    put_user(arg->done + 1, &user->done)) {
 			/* Unmapped meanwhile: a loss stays to be reported. */
 			if (e.state == SOFTMEM_DISCARDED)
 				softmem_handle_unresume(pool, e.handle);
@@ -825,6 +837,9 @@ long softmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	ret = softmem_ioctl_copy_in(op, &buf, uarg, &usize);
 	if (ret)
 		return ret;
+	/* The batch writes its progress back as it goes. */
+	if (nr == SOFTMEM_CMD_BATCH)
+		buf.batch.user = uarg;
 
 	/*
 	 * Make sure the results can be written back before acting: writing

@@ -652,18 +652,22 @@ struct softmem_batch_entry {
  * @count: number of entries
  * @entry_size: sizeof(struct softmem_batch_entry) as user space knows it: at
  *	least 24; the tail of a larger entry must be zero (%E2BIG otherwise)
- * @done: output: entries applied, their results written back
+ * @done: output: entries applied, their results written back; written as
+ *	each entry is applied, so it holds even when the call fails
  * @__reserved: must be 0
  *
  * Entries are applied in order, each as its single command would be, and
- * each entry's @state and @error are written back as it is applied.  The
- * call returns 0 once every entry is applied.  It stops early, with @done
- * telling how far it got (as %UFFDIO_COPY reports its progress), with
- * %EINTR when a signal is pending, or %EFAULT (%E2BIG) when an entry cannot
- * be read or its results cannot be written.  That entry is not applied: its
- * results are checked writable first, and should they become unwritable
- * while it is applied (another thread unmapping them), a resume is taken
- * back; a suspend or free stays done.  Entries past @done are untouched.
+ * each entry's @state and @error, then @done, are written back as it is
+ * applied.  The call returns 0 once every entry is applied.  It stops early,
+ * with @done telling how far it got (as %UFFDIO_COPY reports its progress),
+ * with %EINTR when a signal is pending, or %EFAULT (%E2BIG) when an entry
+ * cannot be read or its results cannot be written.  That entry is not
+ * applied: its results are checked writable first, and should they or @done
+ * become unwritable while it is applied (another thread unmapping them), a
+ * resume is taken back; a suspend or free stays done.  Entries past @done
+ * are not applied.  Should the struct itself not be written back at the end
+ * (%EFAULT), @done as written still counts the entries applied, whose
+ * results user space must read.
  */
 struct softmem_batch {
 	__u32 size;
