@@ -33,8 +33,9 @@ VM_MEM=${VM_MEM:-512M}
 # bookkeeping: its guest gets more, so that the tests find about the same
 # memory free as on the Debian kernels.
 VM_MEM_DEBUG=${VM_MEM_DEBUG:-768M}
-# A stock leg's guest takes 3 to 5 minutes.
-VM_TIMEOUT=${VM_TIMEOUT:-900}
+# A stock leg's guest takes 3 to 5 minutes alone, more beside the debug
+# leg and on a loaded host.
+VM_TIMEOUT=${VM_TIMEOUT:-1500}
 # The debug kernel runs the suite about ten times slower, and more than
 # that on a busy host (it shares the CPUs with the other legs): its guest
 # gets longer before it counts as hung.
