@@ -77,6 +77,8 @@
  * ignore-gfp-wait or ignore-gfp-highmem) while probability stays 0, so
  * nothing else fails, and verbose 0: an injected failure prints nothing.
  * Kernels without CONFIG_FAULT_INJECTION (every stock Debian kernel) skip.
+ * SOFTMEM_FAULT_CELL=cmd/state sweeps that cell alone of the matrix, and
+ * SOFTMEM_FAULT_VERBOSE=1 prints each failure before it is injected.
  */
 #include "softmem_test.h"
 
