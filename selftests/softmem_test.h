@@ -108,24 +108,40 @@ static inline void pattern_fill(uint8_t *buf, size_t length, uint64_t pos,
 
 #define REGION_CHUNK	(1 * MiB)
 
-/* Write pattern @seed over [offset, offset + length) of a region. */
-static inline int region_write_pattern(int pool, uint64_t handle,
-				       uint64_t offset, uint64_t length,
-				       unsigned int seed)
+/*
+ * Write pattern @seed over [offset, offset + length) of a region, through
+ * @buf of @size bytes.
+ */
+static inline int region_write_pattern_via(int pool, uint64_t handle,
+					   uint64_t offset, uint64_t length,
+					   unsigned int seed, uint8_t *buf,
+					   size_t size)
 {
-	uint8_t *buf = malloc(REGION_CHUNK);
 	int ret = 0;
 
-	if (!buf)
-		return -ENOMEM;
 	while (length && !ret) {
-		size_t chunk = length < REGION_CHUNK ? length : REGION_CHUNK;
+		size_t chunk = length < size ? length : size;
 
 		pattern_fill(buf, chunk, offset, seed);
 		ret = softmem_write(pool, handle, offset, buf, chunk);
 		offset += chunk;
 		length -= chunk;
 	}
+	return ret;
+}
+
+/* Write pattern @seed over [offset, offset + length) of a region. */
+static inline int region_write_pattern(int pool, uint64_t handle,
+				       uint64_t offset, uint64_t length,
+				       unsigned int seed)
+{
+	uint8_t *buf = malloc(REGION_CHUNK);
+	int ret;
+
+	if (!buf)
+		return -ENOMEM;
+	ret = region_write_pattern_via(pool, handle, offset, length, seed, buf,
+				       REGION_CHUNK);
 	free(buf);
 	return ret;
 }
