@@ -187,7 +187,6 @@ FIXTURE(fault) {
 	bool mapped_now;		/* the call's mmap() succeeded */
 	char cell_name[40];
 	unsigned int stopped_early;	/* cells cut short */
-	unsigned int known;		/* known kernel bugs hit */
 
 	/* Distinct injection points, when KCOV traces softmem's code. */
 	unsigned long *cover;		/* KCOV area: count, then PCs */
@@ -2295,16 +2294,12 @@ static int cell_call(FIXTURE_DATA(fault) *self)
 		} else if (ret == -EFAULT && entries[0].state ==
 			   SOFTMEM_DISCARDED) {
 			/*
-			 * Known kernel bug: the entries were applied, and
-			 * their results written, but struct softmem_batch
-			 * could not be written back, so done still reads 0
-			 * and entry 0's notice of the discard, past done, is
-			 * one user space must ignore: the loss is never
-			 * reported.  Counted apart, not as a problem.
+			 * The entry was applied and its discard written back,
+			 * but done does not count it: user space must ignore
+			 * it, and the loss would never be reported.
 			 */
-			ksft_print_msg("KNOWN: %s, failure %u: the batch's struct was not written back; its discard notice is lost\n",
-				       self->op, self->nth);
-			self->known++;
+			problem(self, "%s, failure %u: batch entry 0 reports a discard past done %u",
+				self->op, self->nth, done);
 			self->reports++;
 		}
 		return ret;
@@ -2931,9 +2926,9 @@ TEST_F_TIMEOUT(fault, every_operation_every_site, 600)
 		ksft_print_msg("fault-injection: %u distinct injection points reached (softmem call sites, by KCOV; in %u states x %u commands and %zu scenes of their own), %u injected failures, %u problems\n",
 			       self->nr_points, states, NR_CMDS,
 			       nr_ops + nr_sharing, injected, self->problems);
-		ksft_print_msg("fault-injection: %u failures injected before any softmem code ran, %u of %u cells stopped early (a known path, no new point in %u failures in a row), %u known kernel bugs hit\n",
+		ksft_print_msg("fault-injection: %u failures injected before any softmem code ran, %u of %u cells stopped early (a known path, no new point in %u failures in a row)\n",
 			       self->outside, self->stopped_early,
-			       states * NR_CMDS, STALE_RUN, self->known);
+			       states * NR_CMDS, STALE_RUN);
 	} else {
 		ksft_print_msg("fault-injection: %u injected failures (in %u states x %u commands and %zu scenes of their own; distinct points not counted: no KCOV of softmem.ko, build it with SOFTMEM_COVERAGE=1), %u problems\n",
 			       injected, states, NR_CMDS, nr_ops + nr_sharing,
