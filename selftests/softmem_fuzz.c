@@ -81,7 +81,7 @@
 
 #define FUZZ_THREADS		3
 #define FUZZ_SEED		0xf022ULL
-#define FUZZ_CALLS_DEBUG	200000ULL
+#define FUZZ_CALLS_DEBUG	100000ULL
 #define FUZZ_CALLS_STOCK	500000ULL
 #define FUZZ_REPORTS		20	/* unexpected results printed */
 #define POOL_SLOTS		32
@@ -1958,8 +1958,10 @@ enum prog_kind { K_NONE, K_POOL, K_SLOT, K_EXPORT, K_MAP, K_OFFSET,
 #define PROG_EXPORTS	4
 #define PROG_MAPS	4
 #define PROG_FORK_OPS	6	/* operations a forked child runs at most */
+#define PROG_RANGE_MAX	(64 * KiB)	/* bytes a data operation covers */
 #define CORPUS_SLOTS	64	/* programs a thread keeps for new edges */
 #define PROG_ONE_IN	8	/* a fuzzing thread's turns that run a program */
+#define PROG_SLOW_ONE_IN 8	/* drop_caches and fork: 1/8 as often as others */
 #define REPRO_DIR	"repro"
 #define REPRO_PREFIX	"# fuzz-repro: "
 
@@ -2091,12 +2093,15 @@ static uint64_t prog_gen_arg(struct fuzzer *f, enum prog_kind kind)
 	switch (kind) {
 	case K_POOL:
 		return rnd(f, PROG_POOLS);
+	/* Mostly the first few slots, so that operations meet. */
 	case K_SLOT:
-		return rnd(f, 16) ? rnd(f, PROG_SLOTS) : rnd(f, 1000);
+		return rnd(f, 4) ? rnd(f, 3) : rnd(f, 16) ? rnd(f, PROG_SLOTS) :
+		       rnd(f, 1000);
 	case K_EXPORT:
-		return rnd(f, 16) ? rnd(f, PROG_EXPORTS) : rnd(f, 64);
+		return rnd(f, 4) ? rnd(f, 2) : rnd(f, 16) ? rnd(f, PROG_EXPORTS) :
+		       rnd(f, 64);
 	case K_MAP:
-		return rnd(f, PROG_MAPS);
+		return rnd(f, 4) ? rnd(f, 2) : rnd(f, PROG_MAPS);
 	case K_OFFSET:
 		return rnd(f, 4) ? rnd(f, 4) * f->page : gen_span(f, 16 * KiB);
 	case K_LENGTH:
@@ -2135,12 +2140,22 @@ static void prog_gen_op(struct fuzzer *f, struct prog_op *op)
 		break;
 	default:
 		op->code = rnd(f, NR_OPS);
+		/* Slow on the debug kernel: rarely. */
+		if ((op->code == OP_DROP || op->code == OP_FORK) &&
+		    rnd(f, PROG_SLOW_ONE_IN))
+			op->code = OP_STATS + rnd(f, OP_FORK - OP_STATS);
 		break;
 	}
 	d = &prog_ops[op->code];
 	op->thread = d->threadable && !rnd(f, 8);
 	for (i = 0; i < PROG_ARGS; i++)
 		op->arg[i] = prog_gen_arg(f, d->arg[i].kind);
+	/* Half the mappings fit any region: shared, at 0, a page or two. */
+	if (op->code == OP_MMAP && rnd(f, 2)) {
+		op->arg[3] = 0;
+		op->arg[4] = f->page * (1 + rnd(f, 2));
+		op->arg[5] = rnd(f, 4);
+	}
 }
 
 static void prog_generate(struct fuzzer *f, struct prog *p)
@@ -2238,12 +2253,15 @@ static void prog_slot_set(struct prog_run *r, uint64_t s, unsigned int pool,
 	__atomic_store_n(&r->slot[s].handle, handle, __ATOMIC_RELAXED);
 }
 
-/* A long range in a long region, cut short: see REGION_MAX. */
+/*
+ * A long range in a region, cut to PROG_RANGE_MAX: a program's data
+ * operations stay short on the debug kernel; ranges past the end stay.
+ */
 static uint64_t prog_span(uint64_t offset, uint64_t length, uint64_t region)
 {
-	if (length > REGION_MAX && offset + length >= offset &&
+	if (length > PROG_RANGE_MAX && offset + length >= offset &&
 	    offset + length <= region)
-		return REGION_MAX;
+		return PROG_RANGE_MAX;
 	return length;
 }
 
@@ -2300,7 +2318,7 @@ static void prog_build(struct fuzzer *f, struct prog_run *r,
 		pool = prog_region(r, v[1], &h, &len);
 		head->handle = h;
 	}
-	/* Long ranges in long regions, cut short: see REGION_MAX. */
+	/* Long ranges in long regions, cut short. */
 	span = prog_span(v[3], v[4], len);
 	switch (op->code) {
 	case OP_ALLOC: {
@@ -2551,10 +2569,17 @@ static void prog_map_change(struct fuzzer *f, struct prog_run *r,
 static void prog_pool_fd(struct fuzzer *f, struct prog_run *r,
 			 const struct prog_op *op)
 {
-	struct fuzz_pool *p = &r->pool[op->arg[0] % PROG_POOLS];
+	unsigned int i = op->arg[0] % PROG_POOLS;
+	struct fuzz_pool *p = &r->pool[i];
 	int fd = p->fd, nfd;
 
 	atomic_fetch_add(&f->calls, 1);
+	/* The racer's number is not ours to close: forget it. */
+	if (r->borrowed[i]) {
+		r->borrowed[i] = false;
+		__atomic_store_n(&p->fd, -1, __ATOMIC_RELAXED);
+		fd = -1;
+	}
 	if (op->code == OP_CLOSE) {
 		if (fd < 0)
 			return;
