@@ -22,6 +22,10 @@
 #   make check            every test on every kernel leg
 #   make coverage         the selftests on the debug kernel, with the line and
 #                         branch coverage of kmod/ (HTML in build/coverage/)
+#   make fuzz             the reproducers of selftests/repro/, then
+#                         coverage-guided fuzzing on the debug kernel for
+#                         FUZZ_TIME seconds (600) from FUZZ_SEED (random);
+#                         new reproducers in build/fuzz/
 #   make bench            the speed ratios, in a VM per kernel (KERNEL="6.12"
 #                         by default; KERNEL="6.1 7.2" for others)
 #   make lint             checkpatch --strict, kernel-doc, sparse, W=1
@@ -31,7 +35,7 @@
 #   make sqlite-demo      boot a VM and run SQLite under memory pressure with
 #                         that cache and with SQLite's own (KERNEL=6.12)
 
-.PHONY: all module lib selftests check coverage bench demo demo-balloon lint clean sqlite-pcache \
+.PHONY: all module lib selftests check coverage fuzz bench demo demo-balloon lint clean sqlite-pcache \
 	sqlite-demo \
 	install uninstall install-module uninstall-module package-check
 all: module lib
@@ -63,6 +67,9 @@ check:
 
 coverage:
 	tools/coverage.sh
+
+fuzz:
+	FUZZ_TIME="$(FUZZ_TIME)" FUZZ_SEED="$(FUZZ_SEED)" tools/fuzz.sh
 
 bench:
 	KERNEL="$(KERNEL)" tools/bench.sh

@@ -31,19 +31,46 @@
  * elsewhere.  At the end the module holds nothing, and /dev/kmsg shows no BUG,
  * WARNING, KASAN, UBSAN, Oops or lockdep line from the run.
  *
+ * Programs.  One turn in PROG_ONE_IN of a fuzzing thread runs a program
+ * instead of a call: a short list of operations on pools, regions, exported
+ * descriptors and mappings of its own, which it opens first and closes at
+ * its end (see prog_ops[]): an ioctl of any command, export and import into
+ * the other pool, mmap(), touch, mprotect()/madvise() and munmap() of a
+ * mapping, close and reopen of a pool's descriptor, close of an exported
+ * one, drop_caches, and fork(), whose child runs the next few operations on
+ * its copies and exits.  Operations marked thread=1 run on a second thread
+ * alongside the others.  Each result is checked as a single call's, and a
+ * forked child's failed check fails its parent.
+ *
  * With KCOV (/sys/kernel/debug/kcov: the debug kernel, where only softmem
  * is instrumented), each fuzzing thread traces the PCs of softmem's code
- * that each of its ioctls runs and counts the edges (pairs of consecutive
- * PCs) in a map shared by the threads.  A call that reaches an edge no call
- * reached before is kept, and a third of the thread's calls are then a
- * kept call replayed with bits flipped or spliced into a fresh call of the
- * same command.  Without KCOV the fuzzer runs blind, as it did before;
- * SOFTMEM_FUZZ_BLIND=1 makes it blind with KCOV too, counting edges only,
- * to compare.
+ * that each of its ioctls and operations runs and counts the edges (pairs
+ * of consecutive PCs within one of them) in a map shared by the threads;
+ * a forked child and the second thread are not traced.  A call that reaches
+ * an edge no call reached before is kept, and a third of the thread's calls
+ * are then a kept call replayed with bits flipped or spliced into a fresh
+ * call of the same command.  A program that does is kept in the thread's
+ * corpus (CORPUS_SLOTS), and three programs in four are then made from a
+ * kept one: operations inserted, deleted or replaced, an argument changed,
+ * an operation moved to or from the second thread, or the first part of
+ * one spliced to the last part of another.  Without KCOV the fuzzer runs
+ * blind, as it did before; SOFTMEM_FUZZ_BLIND=1 makes it blind with KCOV
+ * too, counting edges only, to compare.
+ *
+ * Reproducers.  A program during which a check failed, or the kernel
+ * splatted (/dev/kmsg is read after each program), is printed as text
+ * between "# fuzz-repro: begin" and "# fuzz-repro: end" lines: "seed N",
+ * then an operation a line, "alloc pool=0 slot=1 length=0x2000 ...".  make
+ * fuzz (tools/fuzz.sh) saves them in build/fuzz/.  Every *.repro file in
+ * repro/ beside the binary (SOFTMEM_FUZZ_REPRO names another directory) is
+ * replayed by the test fuzz.reproducers, which runs first, with the same
+ * checks; a file that does not parse fails it, naming the line.
  *
  * Output: "# fuzz: N calls, E edges, S splats" ("N calls, S splats" without
- * KCOV, or when softmem.ko was built without it).  SOFTMEM_FUZZ_SEED and SOFTMEM_FUZZ_CALLS override the printed seed
- * and the number of calls.
+ * KCOV, or when softmem.ko was built without it), N counting ioctls and
+ * other operations, after "# fuzz: corpus P programs, ...".  SOFTMEM_FUZZ_SEED
+ * and SOFTMEM_FUZZ_CALLS override the printed seed and the number of calls;
+ * SOFTMEM_FUZZ_TIME=S runs for S seconds instead.
  */
 #include "softmem_test.h"
 
@@ -54,7 +81,7 @@
 
 #define FUZZ_THREADS		3
 #define FUZZ_SEED		0xf022ULL
-#define FUZZ_CALLS_DEBUG	200000ULL
+#define FUZZ_CALLS_DEBUG	100000ULL
 #define FUZZ_CALLS_STOCK	500000ULL
 #define FUZZ_REPORTS		20	/* unexpected results printed */
 #define POOL_SLOTS		32
@@ -94,6 +121,8 @@ struct fuzz_map {
 	int prot;		/* -1 once part of it was mprotect()ed */
 };
 
+struct prog;
+
 /* Entries of one BATCH call at most. */
 #define FUZZ_BATCH	16
 
@@ -121,6 +150,10 @@ struct fuzzer {
 	unsigned int nr_kept;
 	uint64_t kept_total;	/* calls ever kept, replaced ones included */
 	uint64_t replays;	/* calls made from a kept one */
+	struct prog *prog;	/* the program being run */
+	struct prog *corpus;	/* CORPUS_SLOTS programs that reached new edges */
+	unsigned int nr_corpus;
+	double deadline;	/* SOFTMEM_FUZZ_TIME: run until then, not quota */
 };
 
 /* A call as built, before it is issued. */
@@ -1636,27 +1669,14 @@ static uint64_t gen_map_length(struct fuzzer *f, uint64_t region,
 }
 
 /*
- * mmap() of an exported descriptor.  When the region's length is known and
- * the request is sane, the answer is too: EINVAL for MAP_PRIVATE and for
- * a range past the end, a mapping (or ENOMEM) for a range that fits.
+ * The answer to an mmap() of @length bytes at @offset of a region of
+ * @region bytes (0 if unknown), @err or 0: EINVAL for MAP_PRIVATE and for a
+ * range past the end, a mapping (or ENOMEM) for a range that fits.
  */
-static void map_new(struct fuzzer *f)
+static void map_check(struct fuzzer *f, uint64_t region, uint64_t offset,
+		      uint64_t length, bool private, int err)
 {
-	int slot = export_pick(f), prot = map_prots[rnd(f, 4)], err = 0;
-	bool private = !rnd(f, 8), sane, fits;
-	uint64_t region, offset, length;
-	void *addr;
-
-	if (slot < 0)
-		return;
-	region = f->exported[slot].length;
-	offset = gen_map_offset(f, region);
-	length = gen_map_length(f, region, offset);
-	addr = mmap(NULL, length, prot, private ? MAP_PRIVATE : MAP_SHARED,
-		    f->exported[slot].fd, (off_t)offset);
-	if (addr == MAP_FAILED)
-		err = errno;
-	atomic_fetch_add(&map_count[err ? MAP_REFUSED : MAP_MADE], 1);
+	bool sane, fits;
 
 	sane = length && length <= SOFTMEM_MAX_LENGTH &&
 	       offset <= SOFTMEM_MAX_LENGTH && !(offset % f->page);
@@ -1678,31 +1698,48 @@ static void map_new(struct fuzzer *f)
 			   (unsigned long long)length,
 			   (unsigned long long)offset,
 			   (unsigned long long)region, strerror(err));
+}
+
+/* mmap() of an exported descriptor, its answer checked by map_check(). */
+static void map_new(struct fuzzer *f)
+{
+	int slot = export_pick(f), prot = map_prots[rnd(f, 4)], err = 0;
+	bool private = !rnd(f, 8);
+	uint64_t region, offset, length;
+	void *addr;
+
+	if (slot < 0)
+		return;
+	region = f->exported[slot].length;
+	offset = gen_map_offset(f, region);
+	length = gen_map_length(f, region, offset);
+	addr = mmap(NULL, length, prot, private ? MAP_PRIVATE : MAP_SHARED,
+		    f->exported[slot].fd, (off_t)offset);
+	if (addr == MAP_FAILED)
+		err = errno;
+	atomic_fetch_add(&map_count[err ? MAP_REFUSED : MAP_MADE], 1);
+
+	map_check(f, region, offset, length, private, err);
 	if (!err)
 		map_add(f, addr, page_round_up(length), prot);
 }
 
 /*
- * Read or write a few bytes of a mapping.  SIGSEGV comes exactly where the
- * protection forbids the access; SIGBUS (a discarded region, or no page to
- * be had) only where it allows it; either at an address touched.
+ * Read or write @length bytes at @at of mapping @m.  SIGSEGV comes exactly
+ * where the protection forbids the access; SIGBUS (a discarded region, or
+ * no page to be had) only where it allows it; either at an address touched.
  */
-static void map_touch(struct fuzzer *f)
+static void map_touch_at(struct fuzzer *f, const struct fuzz_map *m,
+			 uint8_t *at, size_t length, bool write)
 {
-	struct fuzz_map *m = map_pick(f);
-	bool write = rnd(f, 2), forbidden;
-	uint8_t buf[TOUCH_MAX], *at, *fault_at;
+	uint8_t buf[TOUCH_MAX], *fault_at;
 	struct map_fault fault;
-	size_t length;
+	bool forbidden;
 	int sig;
 
-	if (!m)
-		return;
-	at = m->addr + rnd(f, m->length);
-	length = 1 + rnd(f, TOUCH_MAX);
 	if (length > (size_t)(m->addr + m->length - at))
 		length = m->addr + m->length - at;
-	memset(buf, rnd(f, 256), length);
+	memset(buf, (uintptr_t)at, length);
 	sig = write ? map_copy(at, buf, length, &fault) :
 		      map_copy(buf, at, length, &fault);
 	atomic_fetch_add(&map_count[sig == SIGBUS ? MAP_SIGBUS :
@@ -1721,6 +1758,16 @@ static void map_touch(struct fuzzer *f)
 	else if (m->prot >= 0 && !forbidden && sig == SIGSEGV)
 		unexpected(f, "%s of a mapping with prot %#x: SIGSEGV",
 			   write ? "write" : "read", m->prot);
+}
+
+/* A few bytes anywhere in a mapping. */
+static void map_touch(struct fuzzer *f)
+{
+	struct fuzz_map *m = map_pick(f);
+
+	if (m)
+		map_touch_at(f, m, m->addr + rnd(f, m->length),
+			     1 + rnd(f, TOUCH_MAX), rnd(f, 2));
 }
 
 /* mprotect() or madvise(MADV_DONTNEED) of some pages of a mapping. */
@@ -1880,6 +1927,1117 @@ static void fuzz_words(struct fuzzer *f)
 	munmap((void *)words, length);
 }
 
+/* ---- programs: sequences of operations ---- */
+
+/*
+ * A program is a short list of operations on a few pools, regions, exported
+ * descriptors and mappings of its own, which it opens first and closes at
+ * its end: ioctls of every command, export and import into another pool,
+ * mmap(), touches, mprotect() and munmap() of a mapping, close and reopen of
+ * a pool's descriptor, close of an exported one, the shrinkers, and fork()
+ * (the child runs the next operations, then exits).  An operation marked
+ * thread=1 runs on a second thread, alongside the rest.  Its arguments name
+ * slots of those tables, or are numbers (offsets, lengths, flags, values).
+ */
+enum prog_code {
+	OP_ALLOC, OP_FREE, OP_SUSPEND, OP_RESUME, OP_READ, OP_WRITE, OP_COPY,
+	OP_MOVE, OP_SET, OP_COMPARE, OP_FIND, OP_STATS, OP_CONFIGURE,
+	OP_NODE_STATS, OP_SET_PRIORITY, OP_EXPORT, OP_IMPORT, OP_BATCH,
+	OP_MMAP, OP_TOUCH, OP_MPROTECT, OP_MUNMAP, OP_CLOSE_EXPORT, OP_CLOSE,
+	OP_REOPEN, OP_DROP, OP_FORK, NR_OPS
+};
+
+/* What an argument is, for generating, mutating and checking it. */
+enum prog_kind { K_NONE, K_POOL, K_SLOT, K_EXPORT, K_MAP, K_OFFSET,
+		 K_LENGTH, K_FLAGS, K_SMALL, K_VALUE };
+
+#define PROG_ARGS	6	/* a, b, c (slots), x, y, z (numbers) */
+#define PROG_OPS	24	/* operations of a program at most */
+#define PROG_POOLS	2
+#define PROG_SLOTS	8	/* regions (handles) */
+#define PROG_EXPORTS	4
+#define PROG_MAPS	4
+#define PROG_FORK_OPS	6	/* operations a forked child runs at most */
+#define PROG_RANGE_MAX	(64 * KiB)	/* bytes a data operation covers */
+#define CORPUS_SLOTS	64	/* programs a thread keeps for new edges */
+#define PROG_ONE_IN	8	/* a fuzzing thread's turns that run a program */
+#define PROG_SLOW_ONE_IN 8	/* drop_caches and fork: 1/8 as often as others */
+#define REPRO_DIR	"repro"
+#define REPRO_PREFIX	"# fuzz-repro: "
+
+struct prog_op {
+	uint8_t code;
+	uint8_t thread;		/* 1: on the program's second thread */
+	uint64_t arg[PROG_ARGS];
+};
+
+struct prog {
+	unsigned int nr_ops;
+	struct prog_op op[PROG_OPS];
+};
+
+static const struct prog_op_desc {
+	const char *name;
+	int nr;			/* the softmem command, or -1 */
+	bool threadable;	/* may run on the second thread */
+	struct { const char *name; enum prog_kind kind; } arg[PROG_ARGS];
+} prog_ops[NR_OPS] = {
+#define ARGS(...)	{ __VA_ARGS__ }
+#define A(n, k)		{ n, k }
+#define NO		{ NULL, K_NONE }
+	[OP_ALLOC] = { "alloc", SOFTMEM_CMD_ALLOC, true,
+		ARGS(A("pool", K_POOL), A("slot", K_SLOT), NO,
+		     A("length", K_LENGTH), A("flags", K_FLAGS),
+		     A("priority", K_SMALL)) },
+	[OP_FREE] = { "free", SOFTMEM_CMD_FREE, true,
+		ARGS(NO, A("slot", K_SLOT), NO, NO, A("flags", K_FLAGS), NO) },
+	[OP_SUSPEND] = { "suspend", SOFTMEM_CMD_SUSPEND, true,
+		ARGS(NO, A("slot", K_SLOT), NO, NO, A("flags", K_FLAGS), NO) },
+	[OP_RESUME] = { "resume", SOFTMEM_CMD_RESUME, true,
+		ARGS(NO, A("slot", K_SLOT), NO, NO, A("flags", K_FLAGS), NO) },
+	[OP_READ] = { "read", SOFTMEM_CMD_READ, true,
+		ARGS(NO, A("slot", K_SLOT), NO, A("offset", K_OFFSET),
+		     A("length", K_LENGTH), NO) },
+	[OP_WRITE] = { "write", SOFTMEM_CMD_WRITE, true,
+		ARGS(NO, A("slot", K_SLOT), NO, A("offset", K_OFFSET),
+		     A("length", K_LENGTH), NO) },
+	[OP_COPY] = { "copy", SOFTMEM_CMD_COPY, true,
+		ARGS(NO, A("slot", K_SLOT), A("src", K_SLOT),
+		     A("offset", K_OFFSET), A("length", K_LENGTH),
+		     A("src_offset", K_OFFSET)) },
+	[OP_MOVE] = { "move", SOFTMEM_CMD_MOVE, true,
+		ARGS(NO, A("slot", K_SLOT), A("src", K_SLOT),
+		     A("offset", K_OFFSET), A("length", K_LENGTH),
+		     A("src_offset", K_OFFSET)) },
+	[OP_SET] = { "set", SOFTMEM_CMD_SET, true,
+		ARGS(NO, A("slot", K_SLOT), NO, A("offset", K_OFFSET),
+		     A("length", K_LENGTH), A("value", K_VALUE)) },
+	[OP_COMPARE] = { "compare", SOFTMEM_CMD_COMPARE, true,
+		ARGS(NO, A("slot", K_SLOT), A("other", K_SLOT),
+		     A("offset", K_OFFSET), A("length", K_LENGTH),
+		     A("flags", K_FLAGS)) },
+	[OP_FIND] = { "find", SOFTMEM_CMD_FIND, true,
+		ARGS(NO, A("slot", K_SLOT), NO, A("offset", K_OFFSET),
+		     A("length", K_LENGTH), A("value", K_VALUE)) },
+	[OP_STATS] = { "stats", SOFTMEM_CMD_STATS, true,
+		ARGS(A("pool", K_POOL), NO, NO, NO, A("flags", K_FLAGS), NO) },
+	[OP_CONFIGURE] = { "configure", SOFTMEM_CMD_CONFIGURE, true,
+		ARGS(A("pool", K_POOL), NO, A("policy", K_SMALL),
+		     A("limit", K_LENGTH), A("flags", K_FLAGS),
+		     A("words", K_SMALL)) },
+	[OP_NODE_STATS] = { "node_stats", SOFTMEM_CMD_NODE_STATS, true,
+		ARGS(A("pool", K_POOL), NO, NO, A("node", K_SMALL),
+		     A("flags", K_FLAGS), NO) },
+	[OP_SET_PRIORITY] = { "set_priority", SOFTMEM_CMD_SET_PRIORITY, true,
+		ARGS(NO, A("slot", K_SLOT), NO, A("priority", K_SMALL),
+		     A("flags", K_FLAGS), NO) },
+	[OP_EXPORT] = { "export", SOFTMEM_CMD_EXPORT, false,
+		ARGS(NO, A("slot", K_SLOT), A("export", K_EXPORT), NO,
+		     A("flags", K_FLAGS), NO) },
+	[OP_IMPORT] = { "import", SOFTMEM_CMD_IMPORT, false,
+		ARGS(A("pool", K_POOL), A("slot", K_SLOT),
+		     A("export", K_EXPORT), NO, A("flags", K_FLAGS), NO) },
+	[OP_BATCH] = { "batch", SOFTMEM_CMD_BATCH, true,
+		ARGS(A("pool", K_POOL), A("slot", K_SLOT), NO,
+		     A("count", K_SMALL), A("op", K_SMALL), NO) },
+	[OP_MMAP] = { "mmap", -1, false,
+		ARGS(A("map", K_MAP), NO, A("export", K_EXPORT),
+		     A("offset", K_OFFSET), A("length", K_LENGTH),
+		     A("prot", K_SMALL)) },
+	[OP_TOUCH] = { "touch", -1, false,
+		ARGS(A("map", K_MAP), NO, NO, A("offset", K_OFFSET),
+		     A("length", K_LENGTH), A("write", K_SMALL)) },
+	[OP_MPROTECT] = { "mprotect", -1, false,
+		ARGS(A("map", K_MAP), NO, NO, NO, NO, A("prot", K_SMALL)) },
+	[OP_MUNMAP] = { "munmap", -1, false,
+		ARGS(A("map", K_MAP), NO, NO, A("pages", K_SMALL), NO, NO) },
+	[OP_CLOSE_EXPORT] = { "close_export", -1, false,
+		ARGS(NO, NO, A("export", K_EXPORT), NO, NO, NO) },
+	[OP_CLOSE] = { "close", -1, false,
+		ARGS(A("pool", K_POOL), NO, NO, NO, NO, NO) },
+	[OP_REOPEN] = { "reopen", -1, false,
+		ARGS(A("pool", K_POOL), NO, NO, NO, NO, NO) },
+	[OP_DROP] = { "drop_caches", -1, true,
+		ARGS(NO, NO, NO, NO, NO, NO) },
+	[OP_FORK] = { "fork", -1, false,
+		ARGS(NO, NO, NO, A("ops", K_SMALL), NO, NO) },
+#undef ARGS
+#undef A
+#undef NO
+};
+
+/* A region a program allocated or imported. */
+struct prog_slot {
+	unsigned int pool;
+	uint64_t handle;	/* 0: none */
+	uint64_t length;	/* page-rounded; 0 if unknown */
+};
+
+/* A program being run: its pools, regions, descriptors and mappings. */
+struct prog_run {
+	const struct prog *prog;
+	struct fuzz_pool pool[PROG_POOLS];
+	struct prog_slot slot[PROG_SLOTS];
+	struct fuzz_export exp[PROG_EXPORTS];
+	struct fuzz_map map[PROG_MAPS];
+	bool borrowed[PROG_POOLS];	/* the racy pool's number: not closed */
+	bool child;		/* in a forked child: no fork, no KCOV */
+	unsigned int fresh;	/* edges its operations reached first */
+};
+
+/* Programs run, kept and made from kept ones, over every thread. */
+static atomic_ulong prog_runs, prog_kept, prog_mutated, prog_forks;
+
+static uint64_t prog_gen_arg(struct fuzzer *f, enum prog_kind kind)
+{
+	switch (kind) {
+	case K_POOL:
+		return rnd(f, PROG_POOLS);
+	/* Mostly the first few slots, so that operations meet. */
+	case K_SLOT:
+		return rnd(f, 4) ? rnd(f, 3) : rnd(f, 16) ? rnd(f, PROG_SLOTS) :
+		       rnd(f, 1000);
+	case K_EXPORT:
+		return rnd(f, 4) ? rnd(f, 2) : rnd(f, 16) ? rnd(f, PROG_EXPORTS) :
+		       rnd(f, 64);
+	case K_MAP:
+		return rnd(f, 4) ? rnd(f, 2) : rnd(f, PROG_MAPS);
+	case K_OFFSET:
+		return rnd(f, 4) ? rnd(f, 4) * f->page : gen_span(f, 16 * KiB);
+	case K_LENGTH:
+		switch (rnd(f, 8)) {
+		case 0 ... 2:
+			return f->page * (1 + rnd(f, 8));
+		case 3 ... 5:
+			return 1 + rnd(f, 16 * KiB);
+		default:
+			return gen_span(f, 64 * KiB);
+		}
+	case K_FLAGS:
+		return rnd(f, 4) ? 0 : rnd(f, 2) ? 1U << rnd(f, 3) :
+		       gen_flags(f, 0);
+	case K_SMALL:
+		return rnd(f, 8) ? rnd(f, 8) : rnd64(f);
+	case K_VALUE:
+		return gen_byte(f);
+	default:
+		return 0;
+	}
+}
+
+static void prog_gen_op(struct fuzzer *f, struct prog_op *op)
+{
+	const struct prog_op_desc *d;
+	unsigned int i;
+
+	/* Allocations and exports often, so that the others find regions. */
+	switch (rnd(f, 8)) {
+	case 0:
+		op->code = OP_ALLOC;
+		break;
+	case 1:
+		op->code = rnd(f, 2) ? OP_EXPORT : OP_MMAP;
+		break;
+	default:
+		op->code = rnd(f, NR_OPS);
+		/* Slow on the debug kernel: rarely. */
+		if ((op->code == OP_DROP || op->code == OP_FORK) &&
+		    rnd(f, PROG_SLOW_ONE_IN))
+			op->code = OP_STATS + rnd(f, OP_FORK - OP_STATS);
+		break;
+	}
+	d = &prog_ops[op->code];
+	op->thread = d->threadable && !rnd(f, 8);
+	for (i = 0; i < PROG_ARGS; i++)
+		op->arg[i] = prog_gen_arg(f, d->arg[i].kind);
+	/* Half the mappings fit any region: shared, at 0, a page or two. */
+	if (op->code == OP_MMAP && rnd(f, 2)) {
+		op->arg[3] = 0;
+		op->arg[4] = f->page * (1 + rnd(f, 2));
+		op->arg[5] = rnd(f, 4);
+	}
+}
+
+static void prog_generate(struct fuzzer *f, struct prog *p)
+{
+	unsigned int i;
+
+	p->nr_ops = 2 + rnd(f, 10);
+	for (i = 0; i < p->nr_ops; i++)
+		prog_gen_op(f, &p->op[i]);
+}
+
+/* One to three changes: insert, delete, replace, an argument, a splice. */
+static void prog_mutate(struct fuzzer *f, struct prog *p)
+{
+	unsigned int changes = 1 + rnd(f, 3), i, at, from, n;
+	const struct prog *other;
+	struct prog_op *op;
+
+	for (i = 0; i < changes; i++) {
+		at = rnd(f, p->nr_ops);
+		op = &p->op[at];
+		switch (rnd(f, 7)) {
+		case 0:
+			if (p->nr_ops == PROG_OPS)
+				break;
+			memmove(op + 1, op, (p->nr_ops - at) * sizeof(*op));
+			p->nr_ops++;
+			prog_gen_op(f, op);
+			break;
+		case 1:
+			if (p->nr_ops == 1)
+				break;
+			memmove(op, op + 1, (p->nr_ops - at - 1) * sizeof(*op));
+			p->nr_ops--;
+			break;
+		case 2:
+			prog_gen_op(f, op);
+			break;
+		case 3 ... 4: {
+			unsigned int a = rnd(f, PROG_ARGS);
+			enum prog_kind kind = prog_ops[op->code].arg[a].kind;
+
+			if (kind >= K_OFFSET && rnd(f, 2))
+				op->arg[a] ^= 1ULL << rnd(f, 64);
+			else
+				op->arg[a] = prog_gen_arg(f, kind);
+			break;
+		}
+		case 5:
+			op->thread = prog_ops[op->code].threadable && !op->thread;
+			break;
+		default:
+			/* This program's first ops, then another's last. */
+			other = &f->corpus[rnd(f, f->nr_corpus)];
+			at = 1 + rnd(f, p->nr_ops);
+			from = rnd(f, other->nr_ops);
+			n = other->nr_ops - from;
+			if (n > PROG_OPS - at)
+				n = PROG_OPS - at;
+			memcpy(&p->op[at], &other->op[from], n * sizeof(*op));
+			p->nr_ops = at + n;
+			break;
+		}
+	}
+}
+
+/* The region of handle slot @s: its pool, handle and length. */
+static unsigned int prog_region(struct prog_run *r, uint64_t s,
+				uint64_t *handle, uint64_t *length)
+{
+	struct prog_slot *slot = &r->slot[s];
+
+	*length = 0;
+	if (s >= PROG_SLOTS) {
+		/* A number no slot names: a guess, in either pool. */
+		*handle = s;
+		return s % PROG_POOLS;
+	}
+	*handle = __atomic_load_n(&slot->handle, __ATOMIC_RELAXED);
+	if (!*handle) {
+		*handle = s + 1;
+		return s % PROG_POOLS;
+	}
+	*length = __atomic_load_n(&slot->length, __ATOMIC_RELAXED);
+	return __atomic_load_n(&slot->pool, __ATOMIC_RELAXED) % PROG_POOLS;
+}
+
+static void prog_slot_set(struct prog_run *r, uint64_t s, unsigned int pool,
+			  uint64_t handle, uint64_t length)
+{
+	if (s >= PROG_SLOTS)
+		return;
+	__atomic_store_n(&r->slot[s].pool, pool, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->slot[s].length, length, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->slot[s].handle, handle, __ATOMIC_RELAXED);
+}
+
+/*
+ * A long range in a region, cut to PROG_RANGE_MAX: a program's data
+ * operations stay short on the debug kernel; ranges past the end stay.
+ */
+static uint64_t prog_span(uint64_t offset, uint64_t length, uint64_t region)
+{
+	if (length > PROG_RANGE_MAX && offset + length >= offset &&
+	    offset + length <= region)
+		return PROG_RANGE_MAX;
+	return length;
+}
+
+/* The exported descriptor of slot @e, or -1 (closed, or no such slot). */
+static int prog_export_fd(struct prog_run *r, uint64_t e)
+{
+	return e < PROG_EXPORTS && r->exp[e].used ? r->exp[e].fd : -1;
+}
+
+static void prog_export_set(struct prog_run *r, uint64_t e, int fd,
+			    uint64_t length)
+{
+	if (e >= PROG_EXPORTS) {
+		close(fd);
+		return;
+	}
+	if (r->exp[e].used)
+		close(r->exp[e].fd);
+	r->exp[e] = (struct fuzz_export) {
+		.used = true, .fd = fd, .length = length,
+	};
+}
+
+/* Every command's struct starts so; most name a region next. */
+struct prog_head {
+	uint32_t size;
+	uint32_t flags;
+	uint64_t handle;
+};
+
+/* The operations whose "slot" names the region the command works on. */
+static bool prog_on_region(const struct prog_op *op)
+{
+	return prog_ops[op->code].arg[1].kind == K_SLOT &&
+	       op->code != OP_ALLOC && op->code != OP_IMPORT &&
+	       op->code != OP_BATCH;
+}
+
+/* The struct of an ioctl operation, as the kernel will see it. */
+static void prog_build(struct fuzzer *f, struct prog_run *r,
+		       const struct prog_op *op, struct fuzz_call *c,
+		       uint8_t *entries)
+{
+	const struct prog_op_desc *d = &prog_ops[op->code];
+	struct prog_head *head = (void *)c->s;
+	const uint64_t *v = op->arg;
+	uint64_t h = 0, len = 0, h2, len2, span;
+	unsigned int pool = v[0] % PROG_POOLS, i;
+
+	for (i = 0; i < PROG_ARGS; i++)
+		if (d->arg[i].name && !strcmp(d->arg[i].name, "flags"))
+			head->flags = v[i];
+	if (prog_on_region(op)) {
+		pool = prog_region(r, v[1], &h, &len);
+		head->handle = h;
+	}
+	/* Long ranges in long regions, cut short. */
+	span = prog_span(v[3], v[4], len);
+	switch (op->code) {
+	case OP_ALLOC: {
+		struct softmem_alloc *a = (void *)c->s;
+
+		a->length = v[3];
+		a->priority = v[5];
+		break;
+	}
+	case OP_READ:
+	case OP_WRITE: {
+		struct softmem_rw *a = (void *)c->s;
+
+		a->offset = v[3];
+		a->length = span;
+		/* Past DATA_BYTES, the guard page: EFAULT part way. */
+		a->addr = (uintptr_t)f->data;
+		break;
+	}
+	case OP_COPY:
+	case OP_MOVE: {
+		struct softmem_copy *a = (void *)c->s;
+
+		prog_region(r, v[2], &h2, &len2);
+		a->src_handle = h2;
+		a->dst_offset = v[3];
+		a->src_offset = v[5];
+		a->length = prog_span(v[5], span, len2);
+		break;
+	}
+	case OP_SET:
+	case OP_FIND: {
+		/* struct softmem_find is struct softmem_set plus position. */
+		struct softmem_set *a = (void *)c->s;
+
+		a->offset = v[3];
+		a->length = span;
+		a->value = v[5];
+		break;
+	}
+	case OP_COMPARE: {
+		struct softmem_compare *a = (void *)c->s;
+
+		a->offset = v[3];
+		a->length = span;
+		a->addr = (uintptr_t)f->data;
+		if (!(a->flags & SOFTMEM_COMPARE_USER)) {
+			prog_region(r, v[2], &h2, &len2);
+			a->other_handle = h2;
+			a->other_offset = v[3];
+			a->addr = 0;
+			a->length = prog_span(v[3], span, len2);
+		}
+		break;
+	}
+	case OP_CONFIGURE: {
+		struct softmem_configure *a = (void *)c->s;
+
+		a->limit_bytes = v[3];
+		a->policy = v[2];
+		a->nr_words = v[5];
+		break;
+	}
+	case OP_NODE_STATS:
+		((struct softmem_node_stats *)(void *)c->s)->node = v[3];
+		break;
+	case OP_SET_PRIORITY:
+		((struct softmem_set_priority *)(void *)c->s)->priority = v[3];
+		break;
+	case OP_IMPORT:
+		((struct softmem_import *)(void *)c->s)->fd =
+			v[2] < PROG_EXPORTS ? (uint32_t)prog_export_fd(r, v[2]) :
+					      (uint32_t)v[2];
+		break;
+	case OP_BATCH: {
+		struct softmem_batch *a = (void *)c->s;
+		struct softmem_batch_entry *e = (void *)entries;
+
+		a->count = v[3];
+		a->entry_size = sizeof(*e);
+		/* Never past the entries: more is EFAULT (or EINVAL). */
+		a->entries = (uintptr_t)(v[3] <= FUZZ_BATCH ? entries : f->none);
+		for (i = 0; i < v[3] && i < FUZZ_BATCH; i++) {
+			prog_region(r, v[1] + i, &h, &len);
+			e[i] = (struct softmem_batch_entry) {
+				.handle = h, .op = v[4],
+			};
+		}
+		break;
+	}
+	}
+	c->pool = &r->pool[pool];
+}
+
+/* An ioctl operation, its result checked as a single call's. */
+static void prog_ioctl(struct fuzzer *f, struct prog_run *r,
+		       const struct prog_op *op, uint8_t *arg)
+{
+	const struct prog_op_desc *d = &prog_ops[op->code];
+	struct fuzz_call c = { .slot = -1, .nr = d->nr, .what = d->name };
+	uint8_t *entries = arg + STRUCT_MAX;
+	char why[64] = "want EBADF", buf[200];
+	long ret;
+	int fd;
+
+	c.cmd = _IO(SOFTMEM_IOCTL_MAGIC, c.nr);
+	prog_build(f, r, op, &c, entries);
+	c.placed = struct_size[c.nr];
+	((uint32_t *)c.s)[0] = c.placed;
+	memcpy(arg, c.s, c.placed);
+	c.arg = arg;
+	c.readable = true;
+	fd = __atomic_load_n(&c.pool->fd, __ATOMIC_RELAXED);
+
+	if (!r->child)
+		kcov_reset(f);
+	ret = issue(fd, c.cmd, c.arg);
+	if (!r->child)
+		r->fresh += kcov_new_edges(f);
+	atomic_fetch_add(&f->calls, 1);
+
+	/* A closed pool: EBADF and nothing else, racy or not. */
+	if (fd < 0 ? ret != -EBADF : wrong(&c, ret, why, sizeof(why))) {
+		unexpected(f, "program: %s: ioctl(pool %td, %#lx, struct %s) = %ld (%s): %s",
+			   d->name, c.pool - r->pool, c.cmd,
+			   hex(&c, buf, sizeof(buf)), ret, err_name(ret), why);
+		return;
+	}
+	if (ret)
+		return;
+	if (op->code == OP_ALLOC) {
+		prog_slot_set(r, op->arg[1], c.pool - r->pool,
+			      ((struct softmem_alloc *)(void *)arg)->handle,
+			      op->arg[3] <= SOFTMEM_MAX_LENGTH ?
+			      page_round_up(op->arg[3]) : 0);
+	} else if (op->code == OP_EXPORT) {
+		uint64_t h, len;
+		int efd = ((struct softmem_export *)(void *)arg)->fd;
+		int flags = fcntl(efd, F_GETFD);
+
+		/* The racer's number, taken in its gap: not ours to keep. */
+		if (efd == racy_pool.fd)
+			return;
+		prog_region(r, op->arg[1], &h, &len);
+		if (flags < 0 || !(flags & FD_CLOEXEC) ==
+		    !(op->arg[4] & SOFTMEM_EXPORT_NO_CLOEXEC)) {
+			unexpected(f, "program: EXPORT with flags %#llx gave fd %d: %s",
+				   (unsigned long long)op->arg[4], efd,
+				   flags < 0 ? strerror(errno) :
+				   "wrong close-on-exec");
+			if (flags < 0)
+				return;
+		}
+		prog_export_set(r, op->arg[2], efd, len);
+	} else if (op->code == OP_IMPORT) {
+		const struct softmem_import *got = (void *)arg;
+
+		prog_slot_set(r, op->arg[1], c.pool - r->pool, got->handle,
+			      got->length);
+		if (op->arg[2] < PROG_EXPORTS && r->exp[op->arg[2]].used)
+			r->exp[op->arg[2]].length = got->length;
+	}
+}
+
+/* mmap() of an exported descriptor: checked as map_new() checks. */
+static void prog_mmap(struct fuzzer *f, struct prog_run *r,
+		      const struct prog_op *op)
+{
+	uint64_t e = op->arg[2], offset = op->arg[3], length = op->arg[4];
+	int fd = prog_export_fd(r, e), prot = map_prots[op->arg[5] & 3];
+	bool private = op->arg[5] & 4;
+	uint64_t region = fd >= 0 ? r->exp[e].length : 0;
+	struct fuzz_map *m = &r->map[op->arg[0] % PROG_MAPS];
+	void *addr;
+	int err = 0;
+
+	addr = mmap(NULL, length, prot, private ? MAP_PRIVATE : MAP_SHARED,
+		    fd, (off_t)offset);
+	if (addr == MAP_FAILED)
+		err = errno;
+	atomic_fetch_add(&f->calls, 1);
+	atomic_fetch_add(&map_count[err ? MAP_REFUSED : MAP_MADE], 1);
+	if (fd < 0 && err != EBADF && err != EINVAL)
+		unexpected(f, "program: mmap of a closed descriptor: %s",
+			   err ? strerror(err) : "mapped");
+	else if (fd >= 0)
+		map_check(f, region, offset, length, private, err);
+	if (err)
+		return;
+	if (m->used)
+		munmap(m->addr, m->length);
+	*m = (struct fuzz_map) {
+		.used = true, .addr = addr, .length = page_round_up(length),
+		.prot = prot,
+	};
+}
+
+/* A touch of a mapping, checked by map_touch_at(). */
+static void prog_touch(struct fuzzer *f, struct prog_run *r,
+		       const struct prog_op *op)
+{
+	struct fuzz_map *m = &r->map[op->arg[0] % PROG_MAPS];
+
+	if (!m->used)
+		return;
+	atomic_fetch_add(&f->calls, 1);
+	map_touch_at(f, m, m->addr + op->arg[3] % m->length,
+		     1 + op->arg[4] % TOUCH_MAX, op->arg[5] & 1);
+}
+
+static void prog_map_change(struct fuzzer *f, struct prog_run *r,
+			    const struct prog_op *op)
+{
+	struct fuzz_map *m = &r->map[op->arg[0] % PROG_MAPS];
+	size_t pages, cut;
+	int prot;
+
+	if (!m->used)
+		return;
+	atomic_fetch_add(&f->calls, 1);
+	if (op->code == OP_MPROTECT && op->arg[5] & 4) {
+		if (madvise(m->addr, m->length, MADV_DONTNEED))
+			unexpected(f, "program: madvise(MADV_DONTNEED): %s",
+				   strerror(errno));
+		atomic_fetch_add(&map_count[MAP_ADVISED], 1);
+	} else if (op->code == OP_MPROTECT) {
+		prot = map_prots[op->arg[5] & 3];
+		if (mprotect(m->addr, m->length, prot))
+			unexpected(f, "program: mprotect(%#x): %s", prot,
+				   strerror(errno));
+		else
+			m->prot = prot;
+		atomic_fetch_add(&map_count[MAP_PROTECTED], 1);
+	} else {
+		pages = m->length / f->page;
+		cut = op->arg[3] && op->arg[3] < pages ? op->arg[3] : pages;
+		if (munmap(m->addr, cut * f->page))
+			unexpected(f, "program: munmap of %zu of %zu pages: %s",
+				   cut, pages, strerror(errno));
+		atomic_fetch_add(&map_count[MAP_UNMAPPED], 1);
+		m->addr += cut * f->page;
+		m->length -= cut * f->page;
+		m->used = m->length;
+	}
+}
+
+/* close() of a pool's descriptor, or a new pool under the same number. */
+static void prog_pool_fd(struct fuzzer *f, struct prog_run *r,
+			 const struct prog_op *op)
+{
+	unsigned int i = op->arg[0] % PROG_POOLS;
+	struct fuzz_pool *p = &r->pool[i];
+	int fd = p->fd, nfd;
+
+	atomic_fetch_add(&f->calls, 1);
+	/* The racer's number is not ours to close: forget it. */
+	if (r->borrowed[i]) {
+		r->borrowed[i] = false;
+		__atomic_store_n(&p->fd, -1, __ATOMIC_RELAXED);
+		fd = -1;
+	}
+	if (op->code == OP_CLOSE) {
+		if (fd < 0)
+			return;
+		__atomic_store_n(&p->fd, -1, __ATOMIC_RELAXED);
+		if (close(fd))
+			unexpected(f, "program: close of a pool: %s",
+				   strerror(errno));
+		return;
+	}
+	nfd = open(SOFTMEM_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	if (nfd < 0) {
+		if (errno != ENOMEM)
+			unexpected(f, "program: open of %s: %s",
+				   SOFTMEM_DEVICE_PATH, strerror(errno));
+		return;
+	}
+	/* The racer's number, taken in its gap: its dup2() closes it. */
+	if (nfd == racy_pool.fd)
+		return;
+	/* The same number, atomically: nothing else can take it meanwhile. */
+	if (fd >= 0) {
+		if (dup2(nfd, fd) < 0)
+			unexpected(f, "program: dup2 over a pool: %s",
+				   strerror(errno));
+		close(nfd);
+		return;
+	}
+	__atomic_store_n(&p->fd, nfd, __ATOMIC_RELAXED);
+}
+
+/* One operation; a fork is run by prog_exec(). */
+static void prog_op_run(struct fuzzer *f, struct prog_run *r,
+			const struct prog_op *op, uint8_t *arg)
+{
+	int fd;
+
+	if (prog_ops[op->code].nr >= 0) {
+		prog_ioctl(f, r, op, arg);
+		return;
+	}
+	if (!r->child)
+		kcov_reset(f);
+	switch (op->code) {
+	case OP_MMAP:
+		prog_mmap(f, r, op);
+		break;
+	case OP_TOUCH:
+		prog_touch(f, r, op);
+		break;
+	case OP_MPROTECT:
+	case OP_MUNMAP:
+		prog_map_change(f, r, op);
+		break;
+	case OP_CLOSE_EXPORT:
+		fd = prog_export_fd(r, op->arg[2]);
+		if (fd >= 0) {
+			close(fd);
+			r->exp[op->arg[2]].used = false;
+		}
+		break;
+	case OP_CLOSE:
+	case OP_REOPEN:
+		prog_pool_fd(f, r, op);
+		break;
+	case OP_DROP:
+		drop_caches();
+		atomic_fetch_add(&f->calls, 1);
+		break;
+	}
+	if (!r->child)
+		r->fresh += kcov_new_edges(f);
+}
+
+/*
+ * fork(): the child runs the next @n operations on its copies of the
+ * program's descriptors and mappings, then exits (nonzero if a check
+ * failed).  Its calls are neither traced nor counted: KCOV follows the
+ * parent only.
+ */
+static void prog_fork(struct fuzzer *f, struct prog_run *r,
+		      const struct prog_op *ops, unsigned int n)
+{
+	unsigned int i;
+	int status;
+	pid_t pid;
+
+	atomic_fetch_add(&prog_forks, 1);
+	atomic_fetch_add(&f->calls, 1);
+	pid = fork();
+	if (pid < 0) {
+		if (errno != EAGAIN && errno != ENOMEM)
+			unexpected(f, "program: fork: %s", strerror(errno));
+		return;
+	}
+	if (!pid) {
+		r->child = true;
+		f->cover = NULL;
+		f->unexpected = 0;
+		for (i = 0; i < n; i++)
+			if (ops[i].code != OP_FORK)
+				prog_op_run(f, r, &ops[i], f->edge);
+		_exit(f->unexpected ? 1 : 0);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status))
+		unexpected(f, "program: forked child %s %d",
+			   WIFSIGNALED(status) ? "killed by signal" :
+			   "exited with", WIFSIGNALED(status) ?
+			   WTERMSIG(status) : WEXITSTATUS(status));
+}
+
+/* The second thread: its own copy of the fuzzer, structs and no KCOV. */
+struct prog_helper {
+	struct fuzzer f;
+	struct prog_run *r;
+	pthread_t thread;
+};
+
+static void *prog_helper_thread(void *arg)
+{
+	struct prog_helper *h = arg;
+	const struct prog *p = h->r->prog;
+	unsigned int i;
+
+	for (i = 0; i < p->nr_ops; i++)
+		if (p->op[i].thread && prog_ops[p->op[i].code].threadable)
+			prog_op_run(&h->f, h->r, &p->op[i],
+				    h->f.edge + h->f.page / 2);
+	return NULL;
+}
+
+static bool prog_threaded(const struct prog *p)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->nr_ops; i++)
+		if (p->op[i].thread && prog_ops[p->op[i].code].threadable)
+			return true;
+	return false;
+}
+
+/*
+ * Runs @p on new pools, then closes everything it opened; returns the
+ * edges it reached first.  Its failed checks count in @f->unexpected.
+ */
+static unsigned int prog_exec(struct fuzzer *f, const struct prog *p)
+{
+	struct prog_run *r = calloc(1, sizeof(*r));
+	struct prog_helper *h = NULL;
+	bool threaded = prog_threaded(p);
+	unsigned int i, fresh;
+
+	if (!r) {
+		unexpected(f, "program: out of memory");
+		return 0;
+	}
+	r->prog = p;
+	for (i = 0; i < PROG_POOLS; i++) {
+		int fd = open(SOFTMEM_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+
+		if (fd < 0 && errno != ENOMEM)
+			unexpected(f, "program: open of %s: %s",
+				   SOFTMEM_DEVICE_PATH, strerror(errno));
+		/*
+		 * The racer's number, taken while it had it closed: its
+		 * dup2() will put the racy pool there.  Racy, and not ours
+		 * to close.
+		 */
+		if (fd >= 0 && fd == racy_pool.fd) {
+			r->pool[i].racy = true;
+			r->borrowed[i] = true;
+		}
+		r->pool[i].fd = fd;
+		/* The second thread's pool may be closed under it. */
+		r->pool[i].racy |= threaded;
+		atomic_fetch_add(&f->calls, 1);
+	}
+	if (threaded) {
+		h = malloc(sizeof(*h));
+		if (h) {
+			memcpy(&h->f, f, sizeof(*f));
+			h->f.cover = NULL;
+			h->f.unexpected = 0;
+			atomic_store(&h->f.calls, 0);
+			h->r = r;
+			if (pthread_create(&h->thread, NULL,
+					   prog_helper_thread, h)) {
+				free(h);
+				h = NULL;
+			}
+		}
+	}
+	for (i = 0; i < p->nr_ops; i++) {
+		const struct prog_op *op = &p->op[i];
+
+		if (op->thread && prog_ops[op->code].threadable)
+			continue;
+		if (op->code == OP_FORK) {
+			unsigned int n = op->arg[3] % (PROG_FORK_OPS + 1);
+
+			if (n > p->nr_ops - i - 1)
+				n = p->nr_ops - i - 1;
+			prog_fork(f, r, op + 1, n);
+			i += n;
+			continue;
+		}
+		prog_op_run(f, r, op, f->edge);
+	}
+	if (h) {
+		pthread_join(h->thread, NULL);
+		f->unexpected += h->f.unexpected;
+		atomic_fetch_add(&f->calls, atomic_load(&h->f.calls));
+		free(h);
+	}
+	for (i = 0; i < PROG_MAPS; i++)
+		if (r->map[i].used)
+			munmap(r->map[i].addr, r->map[i].length);
+	for (i = 0; i < PROG_EXPORTS; i++)
+		if (r->exp[i].used)
+			close(r->exp[i].fd);
+	for (i = 0; i < PROG_POOLS; i++)
+		if (r->pool[i].fd >= 0 && !r->borrowed[i])
+			close(r->pool[i].fd);
+	fresh = r->fresh;
+	free(r);
+	atomic_fetch_add(&prog_runs, 1);
+	return fresh;
+}
+
+/* ---- reproducers: programs as text, one operation a line ---- */
+
+/* Says @p, run with @seed, a line each, after @prefix. */
+static void prog_print(const struct prog *p, uint64_t seed, const char *prefix)
+{
+	unsigned int i, a;
+
+	say("%sseed %#llx", prefix, (unsigned long long)seed);
+	for (i = 0; i < p->nr_ops; i++) {
+		const struct prog_op *op = &p->op[i];
+		const struct prog_op_desc *d = &prog_ops[op->code];
+		char line[400];
+		int at;
+
+		at = snprintf(line, sizeof(line), "%s", d->name);
+		for (a = 0; a < PROG_ARGS; a++)
+			if (d->arg[a].name)
+				at += snprintf(line + at, sizeof(line) - at,
+					       op->arg[a] < 10 ? " %s=%llu" :
+					       " %s=%#llx", d->arg[a].name,
+					       (unsigned long long)op->arg[a]);
+		if (op->thread)
+			snprintf(line + at, sizeof(line) - at, " thread=1");
+		say("%s%s", prefix, line);
+	}
+}
+
+/* One line of a reproducer into @op; false with @why if it is malformed. */
+static bool prog_parse_op(char *line, struct prog_op *op, char *why,
+			  size_t size)
+{
+	char *save = NULL, *word = strtok_r(line, " \t", &save);
+	const struct prog_op_desc *d = NULL;
+	unsigned int i;
+
+	memset(op, 0, sizeof(*op));
+	for (i = 0; i < NR_OPS; i++)
+		if (!strcmp(word, prog_ops[i].name))
+			d = &prog_ops[i];
+	if (!d) {
+		snprintf(why, size, "unknown operation '%s'", word);
+		return false;
+	}
+	op->code = d - prog_ops;
+	while ((word = strtok_r(NULL, " \t", &save))) {
+		char *eq = strchr(word, '='), *end;
+		unsigned long long v;
+
+		if (!eq || eq == word || !eq[1]) {
+			snprintf(why, size, "'%s' is not name=value", word);
+			return false;
+		}
+		*eq = '\0';
+		errno = 0;
+		v = strtoull(eq + 1, &end, 0);
+		if (errno || *end) {
+			snprintf(why, size, "bad number '%s'", eq + 1);
+			return false;
+		}
+		if (!strcmp(word, "thread")) {
+			if (v > 1 || (v && !d->threadable)) {
+				snprintf(why, size, "%s cannot run on thread %llu",
+					 d->name, v);
+				return false;
+			}
+			op->thread = v;
+			continue;
+		}
+		for (i = 0; i < PROG_ARGS; i++)
+			if (d->arg[i].name && !strcmp(word, d->arg[i].name))
+				break;
+		if (i == PROG_ARGS) {
+			snprintf(why, size, "%s has no argument '%s'", d->name,
+				 word);
+			return false;
+		}
+		op->arg[i] = v;
+	}
+	return true;
+}
+
+/*
+ * Reads reproducer @path into @p: "seed N" first, then an operation a line
+ * ("alloc pool=0 slot=1 length=0x2000"), '#' comments and blank lines
+ * aside.  False with the line and what is wrong in @why.
+ */
+static bool prog_load(const char *path, struct prog *p, uint64_t *seed,
+		      char *why, size_t size)
+{
+	char line[512], msg[200];
+	unsigned int n = 0;
+	bool seeded = false;
+	FILE *file = fopen(path, "re");
+
+	memset(p, 0, sizeof(*p));
+	if (!file) {
+		snprintf(why, size, "%s", strerror(errno));
+		return false;
+	}
+	while (fgets(line, sizeof(line), file)) {
+		char *s = line + strspn(line, " \t");
+
+		n++;
+		s[strcspn(s, "\r\n")] = '\0';
+		if (!*s || *s == '#')
+			continue;
+		if (!seeded) {
+			char *end = s;
+
+			errno = 0;
+			if (!strncmp(s, "seed ", 5))
+				*seed = strtoull(s + 5, &end, 0);
+			if (end == s || errno || *end) {
+				snprintf(why, size, "line %u: want 'seed N' first",
+					 n);
+				goto bad;
+			}
+			seeded = true;
+			continue;
+		}
+		if (p->nr_ops == PROG_OPS) {
+			snprintf(why, size, "line %u: more than %u operations",
+				 n, PROG_OPS);
+			goto bad;
+		}
+		if (!prog_parse_op(s, &p->op[p->nr_ops++], msg, sizeof(msg))) {
+			snprintf(why, size, "line %u: %s", n, msg);
+			goto bad;
+		}
+	}
+	if (!p->nr_ops) {
+		snprintf(why, size, "no operations");
+		goto bad;
+	}
+	fclose(file);
+	return true;
+bad:
+	fclose(file);
+	return false;
+}
+
+/* ---- splats, as the run goes ---- */
+
+static int kmsg_fd = -1;	/* /dev/kmsg, from the run's start */
+static pthread_mutex_t kmsg_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_uint splat_total;
+
+/*
+ * Kernel log lines since the last look that show a splat, printed and
+ * counted in splat_total.  One thread looks at a time; the others go on.
+ */
+static void poll_splats(bool wait)
+{
+	static const char *const splat[] = {
+		"BUG:", "WARNING:", "KASAN", "UBSAN", "Oops", "lockdep",
+	};
+	unsigned int i;
+	char rec[2048];
+	ssize_t len;
+
+	if (kmsg_fd < 0)
+		return;
+	if (wait)
+		pthread_mutex_lock(&kmsg_lock);
+	else if (pthread_mutex_trylock(&kmsg_lock))
+		return;
+	for (;;) {
+		len = read(kmsg_fd, rec, sizeof(rec) - 1);
+		if (len < 0 && errno == EPIPE)
+			continue;	/* overwritten records: go on */
+		if (len <= 0)
+			break;
+		rec[len] = '\0';
+		for (i = 0; i < ARRAY_SIZE(splat); i++) {
+			if (strstr(rec, splat[i])) {
+				char *text = strchr(rec, ';');
+
+				if (atomic_fetch_add(&splat_total, 1) <
+				    FUZZ_REPORTS)
+					say("# fuzz: kernel: %.200s",
+					    text ? text + 1 : rec);
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&kmsg_lock);
+}
+
+/* ---- the corpus ---- */
+
+static uint64_t fuzz_seed;
+
+/*
+ * One program, new or made from a kept one; kept if it reached new edges,
+ * printed as a reproducer if a check failed or the kernel splatted while
+ * it ran.
+ */
+static void fuzz_program(struct fuzzer *f)
+{
+	struct prog *p = f->prog;
+	uint64_t unexpected_before = f->unexpected;
+	unsigned int splats = atomic_load(&splat_total), fresh;
+
+	if (f->nr_corpus && rnd(f, 4)) {
+		*p = f->corpus[rnd(f, f->nr_corpus)];
+		prog_mutate(f, p);
+		atomic_fetch_add(&prog_mutated, 1);
+	} else {
+		prog_generate(f, p);
+	}
+	fresh = prog_exec(f, p);
+	if (fresh && !fuzz_blind && f->corpus) {
+		f->corpus[f->nr_corpus < CORPUS_SLOTS ? f->nr_corpus++ :
+			  rnd(f, CORPUS_SLOTS)] = *p;
+		atomic_fetch_add(&prog_kept, 1);
+	}
+	poll_splats(false);
+	if (f->unexpected == unexpected_before &&
+	    atomic_load(&splat_total) == splats)
+		return;
+	say("# fuzz: thread %u: program %llu %s; reproducer (between the markers; save it as selftests/%s/NAME.repro):",
+	    f->id, (unsigned long long)atomic_load(&prog_runs),
+	    f->unexpected != unexpected_before ? "failed a check" :
+	    "ran while the kernel splatted", REPRO_DIR);
+	say("%sbegin", REPRO_PREFIX);
+	prog_print(p, fuzz_seed, REPRO_PREFIX);
+	say("%send", REPRO_PREFIX);
+}
+
 static struct fuzz_pool *pick_pool(struct fuzzer *f)
 {
 	switch (rnd(f, 10)) {
@@ -1943,8 +3101,15 @@ static void *fuzz_thread(void *arg)
 	struct fuzzer *f = arg;
 
 	f->kcov_failed = !kcov_enable(f);
-	while (atomic_load(&f->calls) < f->quota)
-		fuzz_one(f);
+	if (f->kcov > 0)
+		f->corpus = calloc(CORPUS_SLOTS, sizeof(*f->corpus));
+	while (f->deadline ? now_seconds() < f->deadline :
+	       atomic_load(&f->calls) < f->quota) {
+		if (rnd(f, PROG_ONE_IN))
+			fuzz_one(f);
+		else
+			fuzz_program(f);
+	}
 	return NULL;
 }
 
@@ -2042,6 +3207,9 @@ static bool fuzzer_init(struct fuzzer *f, unsigned int id, uint64_t seed,
 	    mprotect(f->ro, page, PROT_READ) ||
 	    mprotect(f->none, page, PROT_NONE))
 		return false;
+	f->prog = calloc(1, sizeof(*f->prog));
+	if (!f->prog)
+		return false;
 	f->own.fd = softmem_open();
 	f->big.fd = softmem_open();
 	if (f->own.fd < 0 || f->big.fd < 0)
@@ -2059,46 +3227,16 @@ static void fuzzer_exit(struct fuzzer *f)
 {
 	kcov_disable(f);
 	fuzzer_unmap_all(f);
+	free(f->prog);
+	free(f->corpus);
+	f->prog = NULL;
+	f->corpus = NULL;
 	if (f->own.fd > 0)
 		softmem_close(f->own.fd);
 	if (f->big.fd > 0)
 		softmem_close(f->big.fd);
 	if (f->data)
 		munmap(f->data, DATA_BYTES + 5 * f->page);
-}
-
-/*
- * Kernel log lines of the run that show a splat.  @kmsg was opened and
- * moved to the end before the run.
- */
-static unsigned int count_splats(int kmsg)
-{
-	static const char *const splat[] = {
-		"BUG:", "WARNING:", "KASAN", "UBSAN", "Oops", "lockdep",
-	};
-	unsigned int found = 0, i;
-	char rec[2048];
-	ssize_t len;
-
-	for (;;) {
-		len = read(kmsg, rec, sizeof(rec) - 1);
-		if (len < 0 && errno == EPIPE)
-			continue;	/* overwritten records: go on */
-		if (len <= 0)
-			break;
-		rec[len] = '\0';
-		for (i = 0; i < ARRAY_SIZE(splat); i++) {
-			if (strstr(rec, splat[i])) {
-				char *text = strchr(rec, ';');
-
-				if (++found <= FUZZ_REPORTS)
-					say("# fuzz: kernel: %.200s",
-					    text ? text + 1 : rec);
-				break;
-			}
-		}
-	}
-	return found;
 }
 
 /* The module caps, lowered for the run so that no call can eat the VM. */
@@ -2131,14 +3269,13 @@ static void caps_restore(struct fuzz_caps *caps)
 FIXTURE(fuzz) {
 	struct fuzzer f[FUZZ_THREADS + 1];	/* the last one is the racer */
 	struct fuzz_caps caps;
-	int kmsg;
 };
 
 FIXTURE_SETUP(fuzz)
 {
 	unsigned int i;
 
-	self->kmsg = -1;
+	kmsg_fd = -1;
 	SKIP_IF_NO_DEVICE();
 	caps_lower(&self->caps);
 	racy_pool.fd = softmem_open();
@@ -2152,9 +3289,9 @@ FIXTURE_SETUP(fuzz)
 	ASSERT_LE(0, null_fd);
 	ASSERT_EQ(0, map_fault_catch());
 	/* Now, so that the racer's reopen is the only open of the run. */
-	self->kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (self->kmsg >= 0)
-		lseek(self->kmsg, 0, SEEK_END);
+	kmsg_fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (kmsg_fd >= 0)
+		lseek(kmsg_fd, 0, SEEK_END);
 	else
 		say("# fuzz: no /dev/kmsg (%s): splats left to the console check",
 		    strerror(errno));
@@ -2172,11 +3309,32 @@ FIXTURE_TEARDOWN(fuzz)
 		softmem_close(racy_pool.fd);
 	if (shared_pool.fd > 0)
 		softmem_close(shared_pool.fd);
-	if (self->kmsg >= 0)
-		close(self->kmsg);
+	if (kmsg_fd >= 0)
+		close(kmsg_fd);
+	kmsg_fd = -1;
 	if (null_fd >= 0)
 		close(null_fd);
 	caps_restore(&self->caps);
+}
+
+/* The module holds nothing: every pool, descriptor and mapping is gone. */
+static bool module_empty(struct __test_metadata *_metadata)
+{
+	static const char *const stats[] = {
+		"regions", "length_bytes", "resident_bytes", "suspended_bytes",
+	};
+	bool empty = true;
+	unsigned int i;
+	uint64_t v = 0;
+
+	for (i = 0; i < ARRAY_SIZE(stats); i++) {
+		if (module_stat_reach(stats[i], 0, &v))
+			continue;
+		TH_LOG("module %s %llu after the run", stats[i],
+		       (unsigned long long)v);
+		empty = false;
+	}
+	return empty;
 }
 
 TEST_F_TIMEOUT(fuzz, random_ioctls, 600)
@@ -2186,22 +3344,27 @@ TEST_F_TIMEOUT(fuzz, random_ioctls, 600)
 	uint64_t total = env_u64("SOFTMEM_FUZZ_CALLS", debug ?
 				 FUZZ_CALLS_DEBUG : FUZZ_CALLS_STOCK);
 	uint64_t quota = (total + FUZZ_THREADS - 1) / FUZZ_THREADS;
+	uint64_t seconds = env_u64("SOFTMEM_FUZZ_TIME", 0);
 	pthread_t thread[FUZZ_THREADS + 1];
 	uint64_t calls = 0, unexpected_calls = 0, kept = 0, replays = 0;
 	bool kcov = access(KCOV_PATH, F_OK) == 0, kcov_failed = false;
-	static const char *const stats[] = {
-		"regions", "length_bytes", "resident_bytes", "suspended_bytes",
-	};
 	double start = now_seconds();
-	unsigned int i, splats = 0;
-	uint64_t v = 0;
+	unsigned int i, splats = 0, corpus = 0;
 
 	fuzz_blind = env_u64("SOFTMEM_FUZZ_BLIND", 0);
-	say("# fuzz: seed %#llx (SOFTMEM_FUZZ_SEED), %llu calls (SOFTMEM_FUZZ_CALLS) on a %s kernel",
-	    (unsigned long long)seed, (unsigned long long)total,
-	    debug ? "debug" : "stock");
-	for (i = 0; i <= FUZZ_THREADS; i++)
+	fuzz_seed = seed;
+	if (seconds)
+		say("# fuzz: seed %#llx (SOFTMEM_FUZZ_SEED), for %llu s (SOFTMEM_FUZZ_TIME) on a %s kernel",
+		    (unsigned long long)seed, (unsigned long long)seconds,
+		    debug ? "debug" : "stock");
+	else
+		say("# fuzz: seed %#llx (SOFTMEM_FUZZ_SEED), %llu calls (SOFTMEM_FUZZ_CALLS) on a %s kernel",
+		    (unsigned long long)seed, (unsigned long long)total,
+		    debug ? "debug" : "stock");
+	for (i = 0; i <= FUZZ_THREADS; i++) {
 		ASSERT_TRUE(fuzzer_init(&self->f[i], i, seed, quota));
+		self->f[i].deadline = seconds ? start + seconds : 0;
+	}
 	for (i = 0; i <= FUZZ_THREADS; i++)
 		ASSERT_EQ(0, pthread_create(&thread[i], NULL,
 					    i < FUZZ_THREADS ? fuzz_thread :
@@ -2217,6 +3380,7 @@ TEST_F_TIMEOUT(fuzz, random_ioctls, 600)
 		kept += self->f[i].kept_total;
 		replays += self->f[i].replays;
 		kcov_failed |= self->f[i].kcov_failed;
+		corpus += self->f[i].nr_corpus;
 		fuzzer_exit(&self->f[i]);
 		memset(&self->f[i], 0, sizeof(self->f[i]));
 	}
@@ -2225,17 +3389,9 @@ TEST_F_TIMEOUT(fuzz, random_ioctls, 600)
 	racy_pool.fd = -1;
 	shared_pool.fd = -1;
 
-	/*
-	 * Every pool, exported descriptor and mapping is gone: the module
-	 * holds nothing.
-	 */
-	for (i = 0; i < ARRAY_SIZE(stats); i++) {
-		EXPECT_TRUE(module_stat_reach(stats[i], 0, &v))
-			TH_LOG("module %s %llu after the run", stats[i],
-			       (unsigned long long)v);
-	}
-	if (self->kmsg >= 0)
-		splats = count_splats(self->kmsg);
+	EXPECT_TRUE(module_empty(_metadata));
+	poll_splats(true);
+	splats = atomic_load(&splat_total);
 
 	print_results();
 	print_mappings();
@@ -2253,17 +3409,121 @@ TEST_F_TIMEOUT(fuzz, random_ioctls, 600)
 			say("# fuzz: KCOV: %llu calls kept for new edges, %llu made from them",
 			    (unsigned long long)kept,
 			    (unsigned long long)replays);
+		if (!fuzz_blind)
+			say("# fuzz: corpus %u programs (%lu kept in all), %lu programs run, %lu made from kept ones, %lu forks",
+			    corpus, atomic_load(&prog_kept),
+			    atomic_load(&prog_runs),
+			    atomic_load(&prog_mutated),
+			    atomic_load(&prog_forks));
 		say("# fuzz: %llu calls, %lu edges, %u splats",
 		    (unsigned long long)calls, atomic_load(&edge_total), splats);
 	} else {
+		say("# fuzz: %lu programs run, %lu forks",
+		    atomic_load(&prog_runs), atomic_load(&prog_forks));
 		say("# fuzz: %llu calls, %u splats",
 		    (unsigned long long)calls, splats);
 	}
 	EXPECT_EQ(0, unexpected_calls);
 	EXPECT_EQ(0, splats);
-	EXPECT_LE(total, calls);
+	if (!seconds)
+		EXPECT_LE(total, calls);
 	/* KCOV is there: every thread could trace its calls. */
 	EXPECT_FALSE(kcov_failed);
 }
 
-TEST_HARNESS_MAIN
+/* Reproducers: files named *.repro. */
+static int repro_file(const struct dirent *d)
+{
+	size_t len = strlen(d->d_name);
+
+	return len > 6 && !strcmp(d->d_name + len - 6, ".repro");
+}
+
+/* SOFTMEM_FUZZ_REPRO, or repro/ beside the binary (as installed). */
+static void repro_dir(char *dir, size_t size)
+{
+	const char *env = getenv("SOFTMEM_FUZZ_REPRO");
+	ssize_t len;
+	char *slash;
+
+	if (env && *env) {
+		snprintf(dir, size, "%s", env);
+		return;
+	}
+	len = readlink("/proc/self/exe", dir, size - sizeof(REPRO_DIR) - 1);
+	if (len < 0)
+		len = 0;
+	dir[len] = '\0';
+	slash = strrchr(dir, '/');
+	snprintf(slash ? slash + 1 : dir, size - (slash ? slash + 1 - dir : 0),
+		 "%s", REPRO_DIR);
+}
+
+/*
+ * Every reproducer in selftests/repro/, replayed before the fuzzing: its
+ * operations must pass the fuzzer's checks without a splat, and leave the
+ * module holding nothing.  A file that does not parse fails, naming its line.
+ */
+TEST_F_TIMEOUT(fuzz, reproducers, 600)
+{
+	struct fuzzer *f = &self->f[0];
+	unsigned int replayed = 0, failed = 0;
+	char dir[PATH_MAX], path[PATH_MAX + 256], why[256];
+	struct dirent **names;
+	struct prog *p;
+	uint64_t seed = 0;
+	int n, i;
+
+	repro_dir(dir, sizeof(dir) - 1);
+	n = scandir(dir, &names, repro_file, alphasort);
+	ASSERT_LE(0, n)
+		TH_LOG("reproducers in %s: %s", dir, strerror(errno));
+	ASSERT_TRUE(fuzzer_init(f, 0, FUZZ_SEED, 0));
+	p = f->prog;
+	for (i = 0; i < n; i++) {
+		uint64_t before = f->unexpected;
+		unsigned int splats = atomic_load(&splat_total);
+		bool bad;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
+		free(names[i]);
+		if (!prog_load(path, p, &seed, why, sizeof(why))) {
+			say("# fuzz: reproducer %s: malformed: %s", path, why);
+			failed++;
+			continue;
+		}
+		prog_exec(f, p);
+		poll_splats(true);
+		bad = f->unexpected != before ||
+		      atomic_load(&splat_total) != splats;
+		say("# fuzz: reproducer %s: %u operations, seed %#llx: %s",
+		    path, p->nr_ops, (unsigned long long)seed,
+		    bad ? "FAILED" : "ok");
+		failed += bad;
+		replayed++;
+	}
+	free(names);
+	fuzzer_exit(f);
+	memset(f, 0, sizeof(*f));
+	say("# fuzz: reproducers: %u replayed, %u failed, from %s", replayed,
+	    failed, dir);
+	EXPECT_TRUE(module_empty(_metadata));
+	EXPECT_EQ(0, failed);
+	EXPECT_LT(0, n)
+		TH_LOG("no *.repro file in %s", dir);
+}
+
+/*
+ * The harness's main, but a run by time (SOFTMEM_FUZZ_TIME) gets that much
+ * more time before the harness takes it for hung.
+ */
+int main(int argc, char **argv)
+{
+	uint64_t seconds = env_u64("SOFTMEM_FUZZ_TIME", 0);
+	struct __test_metadata *t;
+
+	for (t = _fuzz_fixture_object.tests; seconds && t; t = t->next)
+		if (!strcmp(t->name, "random_ioctls"))
+			t->timeout += seconds;
+	return test_harness_run(argc, argv);
+}
