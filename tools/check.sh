@@ -380,6 +380,7 @@ done
 echo "== packaging"
 pkg_start=$SECONDS
 # DKMS on the kcsan leg would prove nothing the debug leg's does not.
+# shellcheck disable=SC2086 # KERNELS is a list of words
 pkg_kernels=$(printf '%s\n' $KERNELS | grep -vx kcsan | paste -sd ' ')
 KERNELS=$pkg_kernels VM_TIMEOUT=$VM_TIMEOUT tools/package-check.sh \
 	>"$logs/package-check.log" 2>&1
