@@ -25,15 +25,24 @@
 #define TRACEFS_MAGIC	0x74726163
 #endif
 
-/* Empties the trace buffer: an open for writing that truncates does. */
-static int trace_clear(void)
+/* Empties tracefs file @name: an open for writing that truncates does. */
+static int tracefs_truncate(const char *name)
 {
-	int fd = open(TRACEFS "/trace", O_WRONLY | O_TRUNC | O_CLOEXEC);
+	char path[128];
+	int fd;
 
+	snprintf(path, sizeof(path), TRACEFS "/%s", name);
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	close(fd);
 	return 0;
+}
+
+/* Empties the trace buffer. */
+static int trace_clear(void)
+{
+	return tracefs_truncate("trace");
 }
 
 /* The softmem: events on, the buffer empty; SKIP without tracefs. */
@@ -205,6 +214,7 @@ FIXTURE_SETUP(trace)
 FIXTURE_TEARDOWN(trace)
 {
 	trace_stop();
+	tracefs_truncate("set_event_pid");
 	if (self->params_changed) {
 		set_module_param("manager_high_bytes", 0);
 		set_module_param("manager_low_bytes", 0);
@@ -451,8 +461,58 @@ TEST_F(trace, soft_disabled_events_record_nothing)
 }
 
 /*
+ * Triggers on every event, with the events on: an unconditional one runs
+ * before the event is recorded, a conditional one after; and an event of a
+ * task that set_event_pid leaves out is not recorded at all.
+ */
+TEST_F(trace, triggers_and_pid_filter)
+{
+	static const char * const triggers[] = {
+		"traceon", "traceon if pool > 0",
+	};
+	char path[128], trigger[64];
+	unsigned int i, t;
+	int n;
+
+	if (!trace_start(_metadata))
+		return;
+	for (t = 0; t < 2; t++) {
+		for (i = 0; i < NR_EVENTS; i++) {
+			snprintf(path, sizeof(path),
+				 TRACEFS "/events/softmem/%s/trigger",
+				 event_names[i]);
+			/* softmem_map has no pool field: no condition. */
+			ASSERT_EQ(0, write_file(path, t && i == 6 ?
+						triggers[0] : triggers[t]));
+		}
+		ASSERT_EQ(0, trace_clear());
+		EXPECT_EQ(0, fire_every_event(self->pool, self->other));
+		n = trace_events(self->ev, MAX_EVENTS);
+		EXPECT_LE(0, find_event(self->ev, n, 0, "softmem_alloc:", NULL))
+			TH_LOG("%s", triggers[t]);
+		for (i = 0; i < NR_EVENTS; i++) {
+			snprintf(path, sizeof(path),
+				 TRACEFS "/events/softmem/%s/trigger",
+				 event_names[i]);
+			snprintf(trigger, sizeof(trigger), "!%s",
+				 t && i == 6 ? triggers[0] : triggers[t]);
+			write_file(path, trigger);
+		}
+	}
+
+	/* Only init's events: none of this task's is recorded. */
+	ASSERT_EQ(0, write_file(TRACEFS "/set_event_pid", "1"));
+	ASSERT_EQ(0, trace_clear());
+	EXPECT_EQ(0, fire_every_event(self->pool, self->other));
+	EXPECT_EQ(0, tracefs_truncate("set_event_pid"));
+	trace_stop();
+	EXPECT_EQ(0, trace_events(self->ev, MAX_EVENTS));
+}
+
+/*
  * perf counts each event this task fires, and only those: a child's go
- * through the probe too, and are not counted.
+ * through the probe too, and are not counted.  The events stay on in
+ * tracefs meanwhile, so that each call goes to both probes.
  */
 TEST_F(trace, perf_counts_each_event)
 {
@@ -463,7 +523,6 @@ TEST_F(trace, perf_counts_each_event)
 
 	if (!trace_start(_metadata))
 		return;
-	trace_stop();
 	for (i = 0; i < NR_EVENTS; i++) {
 		struct perf_event_attr attr = {
 			.type = PERF_TYPE_TRACEPOINT,
