@@ -286,19 +286,24 @@ TEST_F(manager, bad_value_refused)
 /*
  * Marks the worker reads but that ask for nothing: a low mark above the
  * footprint (set above the high one), and a free-memory threshold below
- * what is available, which the worker keeps checking every interval.
- * Nothing is discarded.
+ * what is available, which the worker keeps checking every interval, the
+ * shortest (an interval of 0 ms counts as 1).  Nothing is discarded.
  */
 TEST_F(manager, marks_that_ask_nothing_discard_nothing)
 {
+	uint64_t interval;
+
 	fill(_metadata, self, 0, 2, true);
+	ASSERT_EQ(0, module_param("manager_interval_ms", &interval));
+	ASSERT_EQ(0, set_module_param("manager_interval_ms", 0));
 	ASSERT_EQ(0, set_module_param("manager_low_bytes", 1024 * MiB));
 	ASSERT_EQ(0, set_module_param("manager_high_bytes", 1 * MiB));
 	ASSERT_EQ(0, set_module_param("manager_free_bytes", 1 * MiB));
-	/* Several of the worker's intervals (manager_interval_ms). */
-	usleep(500 * 1000);
+	/* Many of the worker's intervals. */
+	usleep(200 * 1000);
 	EXPECT_EQ(2 * REGION_BYTES, resident(_metadata, self));
 	manager_off();
+	EXPECT_EQ(0, set_module_param("manager_interval_ms", interval));
 	expect_states(_metadata, self, 0, 2, SOFTMEM_INTACT);
 }
 
