@@ -271,4 +271,40 @@ TEST_F_TIMEOUT(manager, manager_free_threshold, 900)
 	TH_LOG("manager off: %llu allocation stalls", (unsigned long long)stalls_off);
 }
 
+/* A value that is no number changes nothing and wakes no worker. */
+TEST_F(manager, bad_value_refused)
+{
+	uint64_t value;
+
+	ASSERT_EQ(0, set_module_param("manager_high_bytes", 4 * MiB));
+	EXPECT_NE(0, write_file(SOFTMEM_SYSFS_PARAMS "/manager_high_bytes",
+				"lots"));
+	ASSERT_EQ(0, module_param("manager_high_bytes", &value));
+	EXPECT_EQ(4 * MiB, value);
+}
+
+/*
+ * Marks the worker reads but that ask for nothing: a low mark above the
+ * footprint (set above the high one), and a free-memory threshold below
+ * what is available, which the worker keeps checking every interval, the
+ * shortest (an interval of 0 ms counts as 1).  Nothing is discarded.
+ */
+TEST_F(manager, marks_that_ask_nothing_discard_nothing)
+{
+	uint64_t interval;
+
+	fill(_metadata, self, 0, 2, true);
+	ASSERT_EQ(0, module_param("manager_interval_ms", &interval));
+	ASSERT_EQ(0, set_module_param("manager_interval_ms", 0));
+	ASSERT_EQ(0, set_module_param("manager_low_bytes", 1024 * MiB));
+	ASSERT_EQ(0, set_module_param("manager_high_bytes", 1 * MiB));
+	ASSERT_EQ(0, set_module_param("manager_free_bytes", 1 * MiB));
+	/* Many of the worker's intervals. */
+	usleep(200 * 1000);
+	EXPECT_EQ(2 * REGION_BYTES, resident(_metadata, self));
+	manager_off();
+	EXPECT_EQ(0, set_module_param("manager_interval_ms", interval));
+	expect_states(_metadata, self, 0, 2, SOFTMEM_INTACT);
+}
+
 TEST_HARNESS_MAIN

@@ -6,11 +6,17 @@
  *   discard, resume, export, import, map, free), and a discard event with
  *   each reason that can be provoked here: shrinker, pool_limit, memcg,
  *   watermark and manager.
+ * - Every call site of every event, through each way the kernel can take
+ *   it: recorded, tracing off (no room in the buffer), the event soft
+ *   disabled by an enable_event trigger, and counted by perf for this task
+ *   and for another one.
  * - /proc/<pid>/fdinfo of a pool and of an exported region.
  */
 #include "softmem_test.h"
 
 #include <linux/magic.h>
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
 
 #define TRACEFS		"/sys/kernel/tracing"
 #define TRACE_LINE	512
@@ -18,6 +24,26 @@
 #ifndef TRACEFS_MAGIC
 #define TRACEFS_MAGIC	0x74726163
 #endif
+
+/* Empties tracefs file @name: an open for writing that truncates does. */
+static int tracefs_truncate(const char *name)
+{
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), TRACEFS "/%s", name);
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+/* Empties the trace buffer. */
+static int trace_clear(void)
+{
+	return tracefs_truncate("trace");
+}
 
 /* The softmem: events on, the buffer empty; SKIP without tracefs. */
 static bool trace_start(struct __test_metadata *_metadata)
@@ -27,7 +53,7 @@ static bool trace_start(struct __test_metadata *_metadata)
 	if (access(TRACEFS "/events/softmem/enable", W_OK))
 		SKIP(return false, "no softmem events in %s", TRACEFS);
 	ASSERT_EQ(0, write_file(TRACEFS "/buffer_size_kb", "4096"));
-	ASSERT_EQ(0, write_file(TRACEFS "/trace", ""));
+	ASSERT_EQ(0, trace_clear());
 	ASSERT_EQ(0, write_file(TRACEFS "/events/softmem/enable", "1"));
 	return true;
 }
@@ -36,6 +62,13 @@ static void trace_stop(void)
 {
 	write_file(TRACEFS "/events/softmem/enable", "0");
 }
+
+/* Every softmem event, as named in events/softmem/. */
+static const char * const event_names[] = {
+	"softmem_alloc", "softmem_free", "softmem_suspend", "softmem_import",
+	"softmem_resume", "softmem_export", "softmem_map", "softmem_discard",
+};
+#define NR_EVENTS	(sizeof(event_names) / sizeof(event_names[0]))
 
 /*
  * The softmem events in the trace, one per line of @out ("name: fields"),
@@ -79,6 +112,60 @@ static int find_event(char (*ev)[TRACE_LINE], int n, int from, ...)
 			return i;
 	}
 	return -1;
+}
+
+/*
+ * Fires every call site of every event once: alloc, suspend and resume
+ * (discarded, then intact) through a handle's own word, the same through a
+ * lock-free pool's ioctls, a discard by the pool's limit, export, import,
+ * map and free.  0 or -errno of the first call that failed.
+ */
+static int fire_every_event(int pool, int other)
+{
+	struct softmem_suspend suspend = { .size = sizeof(suspend) };
+	struct softmem_resume resume = { .size = sizeof(resume) };
+	size_t page = page_size();
+	int lockfree, fd, ret;
+	uint64_t h, imported, max;
+	bool discarded;
+	void *p;
+
+	ret = module_param("pool_max_bytes", &max);
+	ret = ret ?: region_alloc_filled(pool, 2 * page, 7, &h);
+	ret = ret ?: softmem_suspend(pool, h);
+	ret = ret ?: softmem_set_limit(pool, 0);
+	ret = ret ?: softmem_set_limit(pool, max);
+	ret = ret ?: softmem_resume(pool, h, &discarded);
+	ret = ret ?: softmem_resume(pool, h, &discarded);
+	if (ret)
+		return ret;
+	fd = softmem_export(pool, h, 0);
+	if (fd < 0)
+		return fd;
+	ret = softmem_import(other, fd, &imported, NULL);
+	p = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		ret = ret ?: -errno;
+	else
+		munmap(p, page);
+	close(fd);
+	ret = ret ?: softmem_free(other, imported);
+	ret = ret ?: softmem_free(pool, h);
+	if (ret)
+		return ret;
+
+	/* A lock-free pool's handles, through the ioctls. */
+	lockfree = softmem_open();
+	if (lockfree < 0)
+		return lockfree;
+	ret = softmem_lockfree(lockfree, 4);
+	ret = ret ?: softmem_alloc(lockfree, page, &h);
+	suspend.handle = h;
+	resume.handle = h;
+	ret = ret ?: softmem_raw_ioctl(lockfree, SOFTMEM_IOC_SUSPEND, &suspend);
+	ret = ret ?: softmem_raw_ioctl(lockfree, SOFTMEM_IOC_RESUME, &resume);
+	softmem_close(lockfree);
+	return ret;
 }
 
 /* Text field @key of /proc/self/fdinfo/@fd into @buf; false if absent. */
@@ -127,6 +214,7 @@ FIXTURE_SETUP(trace)
 FIXTURE_TEARDOWN(trace)
 {
 	trace_stop();
+	tracefs_truncate("set_event_pid");
 	if (self->params_changed) {
 		set_module_param("manager_high_bytes", 0);
 		set_module_param("manager_low_bytes", 0);
@@ -299,6 +387,185 @@ TEST_F(trace, discard_reasons)
 					"reason=memcg", NULL));
 	EXPECT_LE(0, find_event(self->ev, n, 0, "softmem_discard:",
 				"reason=shrinker", NULL));
+}
+
+TEST_F(trace, every_call_site_emits)
+{
+	unsigned int i;
+	int n;
+
+	if (!trace_start(_metadata))
+		return;
+	ASSERT_EQ(0, fire_every_event(self->pool, self->other));
+	trace_stop();
+	n = trace_events(self->ev, MAX_EVENTS);
+	for (i = 0; i < NR_EVENTS; i++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "%s:", event_names[i]);
+		EXPECT_LE(0, find_event(self->ev, n, 0, name, NULL))
+			TH_LOG("no %s event", event_names[i]);
+	}
+	EXPECT_LE(0, find_event(self->ev, n, 0, "softmem_resume:", "intact",
+				NULL));
+	EXPECT_LE(0, find_event(self->ev, n, 0, "softmem_resume:", "discarded",
+				NULL));
+}
+
+/* Enabled events with tracing off find no room in the buffer. */
+TEST_F(trace, tracing_off_records_nothing)
+{
+	if (!trace_start(_metadata))
+		return;
+	ASSERT_EQ(0, write_file(TRACEFS "/tracing_on", "0"));
+	EXPECT_EQ(0, fire_every_event(self->pool, self->other));
+	trace_stop();
+	ASSERT_EQ(0, write_file(TRACEFS "/tracing_on", "1"));
+	EXPECT_EQ(0, trace_events(self->ev, MAX_EVENTS));
+}
+
+/*
+ * An enable_event trigger on an event that does not fire here (a module's
+ * load) registers each softmem event soft disabled: its probe runs and
+ * records nothing.
+ */
+#define TRIGGER_EVENT	TRACEFS "/events/module/module_load/trigger"
+
+TEST_F(trace, soft_disabled_events_record_nothing)
+{
+	unsigned int i, set = 0;
+	char trigger[96];
+	int err = 0;
+
+	if (!trace_start(_metadata))
+		return;
+	trace_stop();
+	if (access(TRIGGER_EVENT, W_OK))
+		SKIP(return, "no %s to hang triggers on", TRIGGER_EVENT);
+	for (i = 0; i < NR_EVENTS && !err; i++) {
+		snprintf(trigger, sizeof(trigger), "enable_event:softmem:%s",
+			 event_names[i]);
+		err = write_file(TRIGGER_EVENT, trigger);
+		set += !err;
+	}
+	EXPECT_EQ(0, err) TH_LOG("%s: %s", trigger, strerror(-err));
+	if (!err) {
+		EXPECT_EQ(0, fire_every_event(self->pool, self->other));
+		EXPECT_EQ(0, trace_events(self->ev, MAX_EVENTS));
+	}
+	for (i = 0; i < set; i++) {
+		snprintf(trigger, sizeof(trigger), "!enable_event:softmem:%s",
+			 event_names[i]);
+		write_file(TRIGGER_EVENT, trigger);
+	}
+}
+
+/*
+ * Triggers on every event, with the events on: an unconditional one runs
+ * before the event is recorded, a conditional one after; and an event of a
+ * task that set_event_pid leaves out is not recorded at all.
+ */
+TEST_F(trace, triggers_and_pid_filter)
+{
+	static const char * const triggers[] = {
+		"traceon", "traceon if pool > 0",
+	};
+	char path[128], trigger[64];
+	unsigned int i, t;
+	int n;
+
+	if (!trace_start(_metadata))
+		return;
+	for (t = 0; t < 2; t++) {
+		for (i = 0; i < NR_EVENTS; i++) {
+			snprintf(path, sizeof(path),
+				 TRACEFS "/events/softmem/%s/trigger",
+				 event_names[i]);
+			/* softmem_map has no pool field: no condition. */
+			ASSERT_EQ(0, write_file(path, t && i == 6 ?
+						triggers[0] : triggers[t]));
+		}
+		ASSERT_EQ(0, trace_clear());
+		EXPECT_EQ(0, fire_every_event(self->pool, self->other));
+		n = trace_events(self->ev, MAX_EVENTS);
+		EXPECT_LE(0, find_event(self->ev, n, 0, "softmem_alloc:", NULL))
+			TH_LOG("%s", triggers[t]);
+		for (i = 0; i < NR_EVENTS; i++) {
+			snprintf(path, sizeof(path),
+				 TRACEFS "/events/softmem/%s/trigger",
+				 event_names[i]);
+			snprintf(trigger, sizeof(trigger), "!%s",
+				 t && i == 6 ? triggers[0] : triggers[t]);
+			write_file(path, trigger);
+		}
+	}
+
+	/* Only init's events: none of this task's is recorded. */
+	ASSERT_EQ(0, write_file(TRACEFS "/set_event_pid", "1"));
+	ASSERT_EQ(0, trace_clear());
+	EXPECT_EQ(0, fire_every_event(self->pool, self->other));
+	EXPECT_EQ(0, tracefs_truncate("set_event_pid"));
+	trace_stop();
+	EXPECT_EQ(0, trace_events(self->ev, MAX_EVENTS));
+}
+
+/*
+ * perf counts each event this task fires, and only those: a child's go
+ * through the probe too, and are not counted.  The events stay on in
+ * tracefs meanwhile, so that each call goes to both probes.
+ */
+TEST_F(trace, perf_counts_each_event)
+{
+	int fds[NR_EVENTS];
+	uint64_t count;
+	unsigned int i;
+	pid_t child;
+
+	if (!trace_start(_metadata))
+		return;
+	for (i = 0; i < NR_EVENTS; i++) {
+		struct perf_event_attr attr = {
+			.type = PERF_TYPE_TRACEPOINT,
+			.size = sizeof(attr),
+		};
+		char path[128];
+		uint64_t id;
+
+		snprintf(path, sizeof(path), TRACEFS "/events/softmem/%s/id",
+			 event_names[i]);
+		ASSERT_EQ(0, read_u64_file(path, &id));
+		attr.config = id;
+		fds[i] = syscall(SYS_perf_event_open, &attr, 0, -1, -1,
+				 PERF_FLAG_FD_CLOEXEC);
+		if (fds[i] < 0) {
+			const char *name = event_names[i];
+			int err = errno;
+
+			while (i--)
+				close(fds[i]);
+			SKIP(return, "perf_event_open(%s): %s", name,
+			     strerror(err));
+		}
+	}
+	child = fork();
+	ASSERT_LE(0, child);
+	if (!child) {
+		int pool = softmem_open(), other = softmem_open();
+
+		_exit(pool < 0 || other < 0 ||
+		      fire_every_event(pool, other) ? 1 : 0);
+	}
+	ASSERT_EQ(0, wait_child(child));
+	for (i = 0; i < NR_EVENTS; i++) {
+		ASSERT_EQ(sizeof(count), read(fds[i], &count, sizeof(count)));
+		EXPECT_EQ(0, count) TH_LOG("%s", event_names[i]);
+	}
+	EXPECT_EQ(0, fire_every_event(self->pool, self->other));
+	for (i = 0; i < NR_EVENTS; i++) {
+		ASSERT_EQ(sizeof(count), read(fds[i], &count, sizeof(count)));
+		EXPECT_LT(0, count) TH_LOG("%s", event_names[i]);
+		close(fds[i]);
+	}
 }
 
 TEST_F(trace, pool_fdinfo_shows_its_counters)

@@ -9,13 +9,33 @@ and writes, in OUTDIR:
                  "coverage: L % lines, B % branches"
   unreached.txt  per file, each run of lines never run and each line whose
                  branches were not all taken, with the source text (from
-                 SRCDIR), so that each can be tested or given its reason
-Prints summary.txt.  Lines gcovr marks as excluded or without code do not
+                 SRCDIR), so that each can be tested or given its reason;
+                 each line with branches not taken says of which kind they
+                 are (see KINDS), and a table at the top counts them by kind
+Prints summary.txt.  The kinds only sort the branches: every branch counts
+in the percentages, whatever its kind.  Lines gcovr marks as excluded or without code do not
 count, as in gcovr's own report.
 """
 import json
 import os
 import sys
+
+
+# What a line's branches come from, by its source text, first match wins:
+# code that macros expand to, whose sides the module cannot choose, then
+# softmem's own conditions.
+KINDS = (
+    ("tracepoint", lambda name, text: name == "trace.h" or
+     "trace_softmem_" in text),
+    ("lockdep", lambda name, text: "lockdep_assert" in text),
+    ("WARN", lambda name, text: "WARN" in text or "BUG_ON" in text),
+    ("own condition", lambda name, text: True),
+)
+
+
+def kind(name, text):
+    """The kind of the branches of line @text of file @name."""
+    return next(k for k, match in KINDS if match(name, text))
 
 
 def pct(hit, total):
@@ -45,6 +65,15 @@ def runs(numbers):
     return out
 
 
+def untaken_by_kind(name, lines, source, by_kind):
+    """Adds the branches of @lines never taken to @by_kind, per kind."""
+    for l in lines:
+        missed = sum(b["count"] == 0 for b in l["branches"])
+        if missed:
+            k = kind(name, source(l["line_number"]))
+            by_kind[k] = by_kind.get(k, 0) + missed
+
+
 def unreached(name, lines, source):
     """The unreached.txt section of one file."""
     text = []
@@ -64,7 +93,7 @@ def unreached(name, lines, source):
         n = l["line_number"]
         missed = sum(b["count"] == 0 for b in l["branches"])
         text.append(f"{name}:{n}: {missed} of {len(l['branches'])} "
-                    f"branches never taken")
+                    f"branches never taken ({kind(name, source(n))})")
         text.append(f"\t{n}\t{source(n)}")
     text.append("")
     return text
@@ -79,6 +108,7 @@ def main():
 
     rows, report = [], []
     totals = [0, 0, 0, 0]
+    by_kind = {}
     for entry in sorted(data["files"], key=lambda e: e["file"]):
         name = entry["file"]
         lines = [l for l in entry["lines"]
@@ -94,9 +124,10 @@ def main():
                 text = f.read().splitlines()
         except OSError:
             text = []
-        report += unreached(name, lines,
-                            lambda n, t=text: t[n - 1].rstrip()
-                            if 0 < n <= len(t) else "")
+        source = (lambda n, t=text: t[n - 1].rstrip()
+                  if 0 < n <= len(t) else "")
+        report += unreached(name, lines, source)
+        untaken_by_kind(name, lines, source, by_kind)
     rows.append(("total", totals))
 
     width = max(len(name) for name, _ in rows)
@@ -114,7 +145,11 @@ def main():
     with open(os.path.join(outdir, "unreached.txt"), "w",
               encoding="utf-8") as f:
         f.write("# Lines of kmod/ never run and lines whose branches were not "
-                "all taken,\n# per file (tools/coverage.sh).\n\n")
+                "all taken,\n# per file (tools/coverage.sh).\n#\n"
+                "# Branches never taken, by kind:\n")
+        for k, _ in KINDS:
+            f.write(f"#   {k:<14} {by_kind.get(k, 0):5}\n")
+        f.write(f"#   {'total':<14} {sum(by_kind.values()):5}\n\n")
         f.write("\n".join(report) + "\n")
     print("\n".join(summary))
 
