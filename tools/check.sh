@@ -51,6 +51,8 @@ DEBUG_STRESS_OPS=${DEBUG_STRESS_OPS:-400000}
 KCSAN_TESTS=${KCSAN_TESTS:-softmem_stress softmem_shared softmem_mmap softmem_words softmem_batch softmem_states softmem_fuzz softmem_lifecycle}
 KCSAN_STRESS_OPS=${KCSAN_STRESS_OPS:-200000}
 KCSAN_FUZZ_CALLS=${KCSAN_FUZZ_CALLS:-100000}
+# The debug leg's line coverage of kmod/ must reach this (tools/coverage.sh).
+COVERAGE_LINES=${COVERAGE_LINES:-95}
 logs="$top/build/check"
 rm -rf "$logs"
 mkdir -p "$logs"
@@ -248,10 +250,22 @@ run_leg() {
 		# The debug leg: "coverage: L % lines, B % branches" of kmod/
 		# (per file and lines not reached in $logs/coverage/).
 		if [ "$leg" = debug ]; then
-			# Printed, not judged yet (issue 13: 95 % and 85 %).
-			if ! tools/coverage.sh --report "$logs/tests-$version.log" \
+			# Lines are judged (at least COVERAGE_LINES %); branches
+			# are printed, short of issue 13's 85 % still.
+			if tools/coverage.sh --report "$logs/tests-$version.log" \
 				"build/$version/kmod" "$logs/coverage" \
-				2>"$logs/coverage.log"; then
+				>"$logs/coverage.out" 2>"$logs/coverage.log"; then
+				cat "$logs/coverage.out"
+				if awk -v min="$COVERAGE_LINES" '/^coverage: / {
+					found = 1; ok = $2 >= min }
+				     END { exit !(found && ok) }' "$logs/coverage.out"; then
+					echo "ok - $version: coverage of kmod/: at least $COVERAGE_LINES % of lines"
+					leg_pass=$((leg_pass + 1))
+				else
+					echo "not ok - $version: coverage of kmod/: at least $COVERAGE_LINES % of lines"
+					leg_fail=$((leg_fail + 1))
+				fi
+			else
 				tail -n 5 "$logs/coverage.log"
 				echo "not ok - $version: coverage of kmod/ measured"
 				leg_fail=$((leg_fail + 1))
