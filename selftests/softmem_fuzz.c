@@ -81,7 +81,7 @@
 
 #define FUZZ_THREADS		3
 #define FUZZ_SEED		0xf022ULL
-#define FUZZ_CALLS_DEBUG	100000ULL
+#define FUZZ_CALLS_DEBUG	200000ULL
 #define FUZZ_CALLS_STOCK	500000ULL
 #define FUZZ_REPORTS		20	/* unexpected results printed */
 #define POOL_SLOTS		32
@@ -3337,7 +3337,7 @@ static bool module_empty(struct __test_metadata *_metadata)
 	return empty;
 }
 
-TEST_F_TIMEOUT(fuzz, random_ioctls, 600)
+TEST_F_TIMEOUT(fuzz, random_ioctls, 1200)
 {
 	uint64_t seed = env_u64("SOFTMEM_FUZZ_SEED", FUZZ_SEED);
 	bool debug = debug_kernel();
