@@ -45,13 +45,32 @@ uptime() {
 	echo "$up"
 }
 
+# timed LOG: passes a binary's KTAP through, and into LOG, with the time of
+# each case after its result line ("# case NAME took N.N s"): from the
+# result before it, so a case's fixture is counted in.
+timed() {
+	prev=$(uptime)
+	while IFS= read -r line; do
+		printf '%s\n' "$line"
+		case $line in
+		"ok "[0-9]* | "not ok "[0-9]*)
+			now=$(uptime)
+			case_name=${line#*ok [0-9]* }
+			echo "# case ${case_name%% #*} took $(awk -v a="$prev" -v b="$now" \
+				'BEGIN { printf "%.1f", b - a }') s"
+			prev=$now
+			;;
+		esac
+	done | tee "$1"
+}
+
 status=0 passed=0 failed=0 skipped=0
 for t in $tests; do
 	name=${t##*/}
 	log=$tmp/$name.log
 	echo "# selftest $name"
 	start=$(uptime)
-	{ "$t" 2>&1; echo $? > "$tmp/$name.rc"; } | tee "$log"
+	{ "$t" 2>&1; echo $? > "$tmp/$name.rc"; } | timed "$log"
 	echo "# selftest $name took $(awk -v a="$start" -v b="$(uptime)" \
 		'BEGIN { printf "%.1f", b - a }') s"
 	# A test killed before its teardown must not leave the module's

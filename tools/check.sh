@@ -275,6 +275,9 @@ run_leg() {
 		sed -nE 's/^# selftest (.*) took (.*)/\1: \2/p' \
 			"$logs/tests-$version.log" | paste -sd ' ' |
 			sed 's/^/times: /'
+		sed -nE 's/^# case (.*) took (.*) s$/\2 \1/p' "$logs/tests-$version.log" |
+			sort -rn | head -n 8 | awk '{ printf "%s%s: %s s", (NR > 1 ? ", " : ""), $2, $1 }
+				END { if (NR) print "" }' | sed 's/^/slowest cases: /'
 		grep -h '^vm-run: .* total ' "$logs/tests-$version.log" || true
 		read -r p f s < <(count_ktap "$logs/tests-$version.log")
 		leg_pass=$((leg_pass + p)) leg_fail=$((leg_fail + f))
