@@ -107,17 +107,7 @@ timeout=${VM_TIMEOUT:-2700}
 
 ensure_host_packages gcc g++ make libc6-dev qemu-system-x86 busybox-static \
 	cpio numactl flex bison bc libelf-dev kmod gcovr gcc-12 python3 || exit 1
-kdir=$(tools/fetch-kernel.sh debug) || die "cannot build the debug kernel"
-version=$(cat "$kdir/version")
-objdir=$top/build/$version/kmod
-log "building softmem.ko for $version with SOFTMEM_COVERAGE=1"
-make -s KDIR="$kdir/build" KMAKE="$kdir/make" KTAG="$version" \
-	SOFTMEM_COVERAGE=1 module || die "module build failed"
-rm -rf "$out"
-mkdir -p "$out"
-collection=$out/kselftest
-{ make -s lib && make -s -C selftests install INSTALL_PATH="$collection"; } ||
-	die "selftests build failed"
+debug_guest_prepare "$out"
 
 testlog=$out/tests.log
 log "running the selftests on $version (about 20 minutes; log: $testlog)"

@@ -105,6 +105,28 @@ size_mib() {
 	esac
 }
 
+# debug_guest_prepare OUT: what a guest of the debug kernel needs to run the
+# selftests with softmem's coverage counted (tools/coverage.sh, tools/fuzz.sh):
+# the debug kernel fetched or built, softmem.ko built for it with
+# SOFTMEM_COVERAGE=1 (gcov and KCOV), OUT emptied and the kselftest
+# collection installed in OUT/kselftest.  Run from the top of the tree; sets
+# kdir, version, objdir (the module's build directory) and collection.
+# shellcheck disable=SC2034 # kdir, version, objdir, collection: for the caller
+debug_guest_prepare() {
+	local out=$1
+	kdir=$(tools/fetch-kernel.sh debug) || die "cannot build the debug kernel"
+	version=$(cat "$kdir/version")
+	objdir=$PWD/build/$version/kmod
+	log "building softmem.ko for $version with SOFTMEM_COVERAGE=1 (gcov, KCOV)"
+	make -s KDIR="$kdir/build" KMAKE="$kdir/make" KTAG="$version" \
+		SOFTMEM_COVERAGE=1 module || die "module build failed"
+	rm -rf "$out"
+	mkdir -p "$out"
+	collection=$out/kselftest
+	{ make -s lib && make -s -C selftests install INSTALL_PATH="$collection"; } ||
+		die "selftests build failed"
+}
+
 # The pressure demo's guest commands (examples/pressure-demo, run by
 # tools/demo.sh and tools/bench.sh), printed as one shell list each:
 # guest_softmem_all_ram MIB lets softmem hold all of a guest of MIB, as the
