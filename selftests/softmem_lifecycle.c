@@ -7,7 +7,9 @@
  *    go) and with a child hammering its pool (rmmod fails while the child
  *    holds the pool; once the child is killed, mid-ioctl, unloading works).
  *    The module is left loaded.  It unloads softmem.ko, so run_all.sh runs
- *    this program last, with softmem_module.
+ *    this program last, with softmem_module.  SOFTMEM_LIFECYCLE_CYCLES
+ *    changes the number of cycles (at least 3: make check's KCSAN leg, which
+ *    looks for races rather than leaks, runs fewer).
  *  - close: a pool closed by one thread while others are inside long reads,
  *    writes, copies and compares on it.  The calls in flight finish or fail
  *    cleanly, the pool goes only after the last one, and the module's
@@ -279,11 +281,14 @@ TEST_F(lifecycle, exported_and_mapped_regions_refuse_unload)
 
 TEST_F_TIMEOUT(lifecycle, unload_reload_100_cycles, 600)
 {
+	uint64_t asked = env_u64("SOFTMEM_LIFECYCLE_CYCLES", CYCLES);
+	int cycles = asked >= 3 && asked <= 100000 ? (int)asked : CYCLES;
 	double spent[3] = { 0 }, t;
 	int i;
 
-	TH_LOG("seed %llu", (unsigned long long)self->seed);
-	for (i = 0; i < CYCLES && !_metadata->exit_code; i++) {
+	TH_LOG("seed %llu, %d cycles (SOFTMEM_LIFECYCLE_CYCLES)",
+	       (unsigned long long)self->seed, cycles);
+	for (i = 0; i < cycles && !_metadata->exit_code; i++) {
 		t = now_seconds();
 		switch (i % 3) {
 		case 0:
@@ -299,7 +304,7 @@ TEST_F_TIMEOUT(lifecycle, unload_reload_100_cycles, 600)
 		load(_metadata, self);
 		spent[i % 3] += now_seconds() - t;
 	}
-	EXPECT_EQ(CYCLES, i);
+	EXPECT_EQ(cycles, i);
 	TH_LOG("%d cycles; seconds each: idle %.2f, pool open %.2f, in flight %.2f",
 	       i, spent[0] / ((i + 2) / 3), spent[1] / ((i + 1) / 3),
 	       spent[2] / (i / 3));
