@@ -1184,12 +1184,15 @@ struct outsider {
 
 /*
  * As nobody, outside the cgroup: write, read and check 1 MiB of softmem and
- * 1 MiB of fresh anonymous memory, every few milliseconds until told to stop.
+ * 1 MiB of fresh anonymous memory, every few milliseconds until told to stop
+ * (a quarter of that every 20 ms on the debug kernel, so that it does not
+ * take a whole CPU from the hog there).
  */
 static void outsider_run(struct __test_metadata *_metadata,
 			 struct outsider *o)
 {
-	const size_t length = MiB;
+	bool debug = debug_kernel();
+	const size_t length = debug ? MiB / 4 : MiB;
 	uint64_t h;
 	int pool;
 
@@ -1210,7 +1213,7 @@ static void outsider_run(struct __test_metadata *_metadata,
 		EXPECT_EQ(0, count_not(anon, length, seed));
 		munmap(anon, length);
 		o->iterations++;
-		usleep(5000);
+		usleep(debug ? 20000 : 5000);
 	}
 	_exit(0);
 }
@@ -1255,6 +1258,8 @@ static void watch_finish(struct __test_metadata *_metadata,
 			 struct memcg_watch *w, const char *cgroup,
 			 struct peer *hog, uint64_t max)
 {
+	/* Every 2 ms; every 20 on the debug kernel, or the reads take a CPU. */
+	useconds_t poll = debug_kernel() ? 20000 : 2000;
 	uint64_t current, highest = 0, peak;
 	int status;
 
@@ -1262,7 +1267,7 @@ static void watch_finish(struct __test_metadata *_metadata,
 		current = memcg_value(cgroup, "memory.current");
 		if (current != UINT64_MAX && current > highest)
 			highest = current;
-		usleep(2000);
+		usleep(poll);
 	}
 	close(hog->rx);
 	close(hog->tx);
@@ -1292,7 +1297,8 @@ static void watch_finish(struct __test_metadata *_metadata,
 	munmap(w->outsider, sizeof(*w->outsider));
 }
 
-#define HOG_MIB		256
+#define HOG_MIB		256	/* 128 on the debug kernel: twice HOG_MAX */
+#define HOG_MIB_DEBUG	128
 #define HOG_MAX		(64 * MiB)
 
 /* Pattern @seed with region @i's number stamped on every page. */
@@ -1315,6 +1321,7 @@ static void hog_run(struct __test_metadata *_metadata, const char *cgroup,
 {
 	static uint8_t base[MiB], want[MiB], got[MiB];
 	static uint64_t h[HOG_MIB + 1];
+	int hog_mib = debug_kernel() ? HOG_MIB_DEBUG : HOG_MIB;
 	int pool, i, n, ret = 0, late = 0, intact = 0, discarded = 0;
 	int corrupt = 0, wrongly_discarded = 0;
 
@@ -1323,7 +1330,7 @@ static void hog_run(struct __test_metadata *_metadata, const char *cgroup,
 
 	/* From here until the pool is closed: no malloc(), no output. */
 	pool = softmem_open();
-	for (n = 0; pool >= 0 && n < HOG_MIB; n++) {
+	for (n = 0; pool >= 0 && n < hog_mib; n++) {
 		hog_pattern(want, base, n);
 		ret = softmem_alloc(pool, MiB, &h[n]);
 		if (!ret)
@@ -1371,8 +1378,8 @@ static void hog_run(struct __test_metadata *_metadata, const char *cgroup,
 	EXPECT_EQ(n, intact + discarded);
 	if (suspend) {
 		EXPECT_EQ(0, ret);
-		EXPECT_EQ(HOG_MIB, n);
-		EXPECT_LE(HOG_MIB - HOG_MAX / MiB, discarded);
+		EXPECT_EQ(hog_mib, n);
+		EXPECT_LE(hog_mib - HOG_MAX / MiB, discarded);
 	} else {
 		EXPECT_EQ(-ENOMEM, ret);
 		EXPECT_GE(HOG_MAX / MiB, n);
@@ -1401,18 +1408,27 @@ static void memcg_hog_test(struct __test_metadata *_metadata,
 	watch_finish(_metadata, &w, self->cgroup, &hog, HOG_MAX);
 }
 
-TEST_F_TIMEOUT(hostile, memcg_refuses_resumed_softmem_beyond_memory_max, 240)
+/*
+ * The memcg tests take about a minute on the debug kernel, and several
+ * times that on a loaded host: their timeouts leave room for both.
+ */
+#define MEMCG_TEST_TIMEOUT	900
+
+TEST_F_TIMEOUT(hostile, memcg_refuses_resumed_softmem_beyond_memory_max,
+	       MEMCG_TEST_TIMEOUT)
 {
 	memcg_hog_test(_metadata, self, false);
 }
 
 TEST_F_TIMEOUT(hostile, memcg_discards_own_suspended_softmem_at_memory_max,
-	       240)
+	       MEMCG_TEST_TIMEOUT)
 {
 	memcg_hog_test(_metadata, self, true);
 }
 
 #define DESCRIPTOR_MAX		(4 * MiB)
+/* About 5000 descriptors on the debug kernel instead of 10000. */
+#define DESCRIPTOR_MAX_DEBUG	(2 * MiB)
 #define DESCRIPTOR_BOUND	(1 << 20)
 
 /* In @cgroup, as nobody: empty regions until refused. */
@@ -1443,21 +1459,22 @@ static void descriptor_hog_run(struct __test_metadata *_metadata,
 	_exit(0);
 }
 
-TEST_F_TIMEOUT(hostile, memcg_bounds_region_descriptors, 240)
+TEST_F_TIMEOUT(hostile, memcg_bounds_region_descriptors, MEMCG_TEST_TIMEOUT)
 {
+	uint64_t max = debug_kernel() ? DESCRIPTOR_MAX_DEBUG : DESCRIPTOR_MAX;
 	uint64_t regions, now;
 	struct memcg_watch w;
 	struct peer hog;
 
 	if (!make_memcg(_metadata, self->cgroup, sizeof(self->cgroup),
-			"softmem-hostile", DESCRIPTOR_MAX))
+			"softmem-hostile", max))
 		return;
 	ASSERT_EQ(0, module_stat("regions", &regions));
 	watch_start(_metadata, &w);
 	ASSERT_LE(0, fork_peer(&hog));
 	if (!hog.pid)
 		descriptor_hog_run(_metadata, self->cgroup);
-	watch_finish(_metadata, &w, self->cgroup, &hog, DESCRIPTOR_MAX);
+	watch_finish(_metadata, &w, self->cgroup, &hog, max);
 	ASSERT_EQ(0, module_stat("regions", &now));
 	EXPECT_EQ(regions, now);
 }
