@@ -54,8 +54,12 @@ KCSAN_FUZZ_CALLS=${KCSAN_FUZZ_CALLS:-100000}
 # Load and unload cycles of softmem_lifecycle there (100 elsewhere): the
 # cycles look for leaks, which the debug leg's kmemleak judges.
 KCSAN_LIFECYCLE_CYCLES=${KCSAN_LIFECYCLE_CYCLES:-21}
-# The debug leg's line coverage of kmod/ must reach this (tools/coverage.sh).
+# The debug leg's line and branch coverage of kmod/ must reach these
+# (tools/coverage.sh).  Issue 13 asks 95 % of lines and 85 % of branches;
+# the branches' floor is what the tests reach now, short of that, so that
+# a change that loses branches fails.
 COVERAGE_LINES=${COVERAGE_LINES:-95}
+COVERAGE_BRANCHES=${COVERAGE_BRANCHES:-82}
 logs="$top/build/check"
 rm -rf "$logs"
 mkdir -p "$logs"
@@ -259,21 +263,26 @@ run_leg() {
 		# The debug leg: "coverage: L % lines, B % branches" of kmod/
 		# (per file and lines not reached in $logs/coverage/).
 		if [ "$leg" = debug ]; then
-			# Lines are judged (at least COVERAGE_LINES %); branches
-			# are printed, short of issue 13's 85 % still.
+			# Judged: at least COVERAGE_LINES % of lines and
+			# COVERAGE_BRANCHES % of branches.
 			if tools/coverage.sh --report "$logs/tests-$version.log" \
 				"build/$version/kmod" "$logs/coverage" \
 				>"$logs/coverage.out" 2>"$logs/coverage.log"; then
 				cat "$logs/coverage.out"
-				if awk -v min="$COVERAGE_LINES" '/^coverage: / {
-					found = 1; ok = $2 >= min }
-				     END { exit !(found && ok) }' "$logs/coverage.out"; then
-					echo "ok - $version: coverage of kmod/: at least $COVERAGE_LINES % of lines"
-					leg_pass=$((leg_pass + 1))
-				else
-					echo "not ok - $version: coverage of kmod/: at least $COVERAGE_LINES % of lines"
-					leg_fail=$((leg_fail + 1))
-				fi
+				# "coverage: L % lines, B % branches": field 2 or 5.
+				for what in "2 $COVERAGE_LINES lines" "5 $COVERAGE_BRANCHES branches"; do
+					read -r field min unit <<<"$what"
+					line="$version: coverage of kmod/: at least $min % of $unit"
+					if awk -v f="$field" -v min="$min" '/^coverage: / {
+						found = 1; ok = $f >= min }
+					     END { exit !(found && ok) }' "$logs/coverage.out"; then
+						echo "ok - $line"
+						leg_pass=$((leg_pass + 1))
+					else
+						echo "not ok - $line"
+						leg_fail=$((leg_fail + 1))
+					fi
+				done
 			else
 				tail -n 5 "$logs/coverage.log"
 				echo "not ok - $version: coverage of kmod/ measured"

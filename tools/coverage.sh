@@ -16,7 +16,8 @@
 #   coverage.json    gcovr's per-line data
 #   tests.log, vm/   the guest's output and logs; kselftest/ the collection
 # Exits non-zero when a test fails or no counters come back; the percentages
-# are not judged (issue 13's targets: 95 % of lines, 85 % of branches).
+# are not judged here (make check's debug leg judges them: at least 95 % of
+# lines and 82 % of branches; issue 13 asks 85 % of branches).
 # Settings: COVERAGE_STRESS_OPS (the stress test's operations, as on make
 # check's debug leg), VM_MEM, VM_TIMEOUT.
 #
