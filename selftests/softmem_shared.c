@@ -365,16 +365,18 @@ TEST_F(shared, import_into_exporting_pool_new_handle)
 /*
  * Two handles of one region in one pool: copy, move and compare between
  * them work on the one region's bytes, a move between overlapping ranges
- * as memmove() does.
+ * as memmove() does, and a copy between overlapping ranges is EINVAL, as
+ * through one handle, and changes nothing.
  */
 TEST_F(shared, two_handles_of_one_region_copy_move_compare)
 {
 	size_t length = 4 * self->page;
-	uint8_t *buf = malloc(length);
+	uint8_t *buf = malloc(length), *again = malloc(length);
 	int result = 7;
 	uint64_t h, h2;
 
 	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, again);
 	ASSERT_EQ(0, region_alloc_filled(self->a, length, 3, &h));
 	ASSERT_EQ(0, region_share(self->a, h, self->a, &h2));
 
@@ -398,6 +400,13 @@ TEST_F(shared, two_handles_of_one_region_copy_move_compare)
 		ASSERT_EQ(want, buf[i]) TH_LOG("byte %zu", i);
 	}
 
+	/* Overlapping ranges of one region are no copy, by any handles. */
+	EXPECT_EQ(-EINVAL, softmem_copy(self->a, h, 3, h2, 0, self->page));
+	EXPECT_EQ(-EINVAL, softmem_copy(self->a, h2, 0, h, 3, self->page));
+	EXPECT_EQ(-EINVAL, softmem_copy(self->a, h2, 0, h, 0, 1));
+	ASSERT_EQ(0, softmem_read(self->a, h, 0, again, length));
+	EXPECT_EQ(0, memcmp(buf, again, length));
+
 	/* A move up by 3 bytes of overlapping ranges, through both. */
 	ASSERT_EQ(0, region_write_pattern(self->a, h, 0, length, 4));
 	ASSERT_EQ(0, softmem_move(self->a, h, 3, h2, 0, 2 * self->page));
@@ -409,6 +418,7 @@ TEST_F(shared, two_handles_of_one_region_copy_move_compare)
 			want = pattern_byte(i - 3, 4);
 		ASSERT_EQ(want, buf[i]) TH_LOG("byte %zu", i);
 	}
+	free(again);
 	free(buf);
 }
 
