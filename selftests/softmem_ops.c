@@ -5,6 +5,9 @@
  */
 #include "softmem_test.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
+
 FIXTURE(ops) {
 	int pool;
 	size_t page;
@@ -801,6 +804,82 @@ TEST_F(ops, compare_killed_part_way)
 TEST_F(ops, compare_buf_killed_part_way)
 {
 	killed_part_way(_metadata, self->pool, self->page, LONG_COMPARE_BUF);
+}
+
+struct racer {
+	int pool;
+	atomic_ullong handle;		/* the one to act on, 0 when none */
+	atomic_bool stop;
+	unsigned long done, gone, wrong;
+	int wrong_ret;
+};
+
+/* Suspends, resumes and reprioritises whatever handle is current. */
+static void *race_commands(void *arg)
+{
+	struct racer *r = arg;
+	unsigned int i;
+
+	for (i = 0; !atomic_load(&r->stop); i++) {
+		uint64_t h = atomic_load(&r->handle);
+		bool discarded;
+		int ret;
+
+		if (!h)
+			continue;
+		switch (i % 3) {
+		case 0:
+			ret = softmem_suspend(r->pool, h);
+			break;
+		case 1:
+			ret = softmem_resume(r->pool, h, &discarded);
+			break;
+		default:
+			ret = softmem_set_priority(r->pool, h, i % 4);
+			break;
+		}
+		if (!ret) {
+			r->done++;
+		} else if (ret == -ENOENT) {
+			r->gone++;
+		} else {
+			r->wrong++;
+			r->wrong_ret = ret;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * FREE racing suspend, resume and set-priority on the same handle: each of
+ * them succeeds or finds the handle gone (ENOENT), whichever way the race
+ * goes, and once every region is freed the pool holds nothing.  Bounded by
+ * rounds, not time.
+ */
+TEST_F_TIMEOUT(ops, free_racing_commands_on_one_handle, 120)
+{
+	struct racer r = { .pool = self->pool };
+	struct softmem_stats stats;
+	pthread_t thread;
+	unsigned int round;
+	uint64_t h;
+
+	ASSERT_EQ(0, pthread_create(&thread, NULL, race_commands, &r));
+	for (round = 0; round < 5000; round++) {
+		ASSERT_EQ(0, softmem_alloc(self->pool, self->page, &h));
+		atomic_store(&r.handle, h);
+		ASSERT_EQ(0, softmem_free(self->pool, h));
+	}
+	atomic_store(&r.stop, true);
+	pthread_join(thread, NULL);
+	TH_LOG("%lu commands done, %lu found their handle gone", r.done,
+	       r.gone);
+	EXPECT_EQ(0, r.wrong) TH_LOG("%s", err_name(r.wrong_ret));
+	ASSERT_EQ(0, pool_stats(self->pool, &stats));
+	EXPECT_EQ(0, stats.regions);
+	EXPECT_EQ(0, stats.length_bytes);
+	EXPECT_EQ(0, stats.resident_bytes);
+	EXPECT_EQ(0, stats.suspended_bytes);
 }
 
 TEST_F(ops, stats_follow_regions)
