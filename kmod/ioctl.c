@@ -263,10 +263,14 @@ struct softmem_handle_pair {
 	struct softmem_handle *a, *b;
 };
 
+/*
+ * Takes the handles of both ranges into use.  With @disjoint, ranges of one
+ * region that overlap are EINVAL, whether one handle or two name it.
+ */
 static int softmem_pair_begin(struct softmem_pool *pool,
 			      struct softmem_handle_pair *pair,
 			      u64 a, u64 a_offset, u64 b, u64 b_offset,
-			      u64 length)
+			      u64 length, bool disjoint)
 {
 	int ret;
 
@@ -278,7 +282,12 @@ static int softmem_pair_begin(struct softmem_pool *pool,
 		softmem_handle_put(pair->a);
 		return PTR_ERR(pair->b);
 	}
-	ret = softmem_handle_begin_pair(pair->a, pair->b);
+	/* Both ranges lie within their regions: no sum below overflows. */
+	if (disjoint && pair->a->region == pair->b->region &&
+	    a_offset < b_offset + length && b_offset < a_offset + length)
+		ret = -EINVAL;
+	else
+		ret = softmem_handle_begin_pair(pair->a, pair->b);
 	if (ret) {
 		softmem_handle_put(pair->b);
 		softmem_handle_put(pair->a);
@@ -305,14 +314,9 @@ static int softmem_copy_or_move(struct softmem_pool *pool, void *data,
 	if (arg->flags)
 		return -EINVAL;
 	/* memcpy() semantics: overlapping ranges are a caller bug. */
-	if (!move && arg->dst_handle == arg->src_handle &&
-	    arg->dst_offset < arg->src_offset + arg->length &&
-	    arg->src_offset < arg->dst_offset + arg->length &&
-	    arg->length)
-		return -EINVAL;
-
 	ret = softmem_pair_begin(pool, &pair, arg->dst_handle, arg->dst_offset,
-				 arg->src_handle, arg->src_offset, arg->length);
+				 arg->src_handle, arg->src_offset, arg->length,
+				 !move);
 	if (ret)
 		return ret;
 	ret = softmem_access_copy(pair.a->region, arg->dst_offset,
@@ -394,7 +398,7 @@ static int softmem_ioc_compare(struct softmem_pool *pool, void *data)
 
 	ret = softmem_pair_begin(pool, &pair, arg->handle, arg->offset,
 				 arg->other_handle, arg->other_offset,
-				 arg->length);
+				 arg->length, false);
 	if (ret)
 		return ret;
 	ret = softmem_access_compare(pair.a->region, arg->offset,

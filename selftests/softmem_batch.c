@@ -286,4 +286,184 @@ TEST_F_TIMEOUT(batch, signal_stops_with_eintr_and_done, 300)
 	free(e);
 }
 
+struct batcher {
+	int pool;
+	struct softmem_batch *arg;
+	int ret;
+};
+
+static void *run_batch(void *p)
+{
+	struct batcher *b = p;
+
+	b->ret = softmem_raw_ioctl(b->pool, SOFTMEM_IOC_BATCH, b->arg);
+	return NULL;
+}
+
+/*
+ * done made unwritable while the batch runs (another thread protecting the
+ * struct): the batch stops with EFAULT, done as last written.  The entry
+ * then applied was a resume that found its region discarded; its result is
+ * written, but done does not count it, so user space must not read it: the
+ * resume is taken back, and the next one reports the loss.  Entries are a
+ * page each, the second on a page under userfaultfd, so that the batch
+ * stops there, between its two entries, while the test protects the struct.
+ */
+TEST_F(batch, done_unwritable_takes_resume_back)
+{
+	struct softmem_batch_entry first = {
+		.handle = self->h[0], .op = SOFTMEM_BATCH_SUSPEND,
+	}, second = {
+		.handle = self->h[1], .op = SOFTMEM_BATCH_RESUME,
+	}, *out;
+	struct batcher b = { .pool = self->pool };
+	struct uffdio_copy copy = { 0 };
+	size_t page = page_size();
+	struct uffd_msg msg;
+	pthread_t thread;
+	uint8_t *map, *src;
+	int uffd;
+
+	map = mmap(NULL, 3 * page, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	src = calloc(1, page);
+	ASSERT_NE(NULL, src);
+	uffd = uffd_watch_missing(map + page, page);
+	if (uffd < 0)
+		SKIP(return, "no userfaultfd (%s): kernel without CONFIG_USERFAULTFD",
+		     strerror(-uffd));
+	ASSERT_EQ(0, softmem_suspend(self->pool, self->h[1]));
+	ASSERT_EQ(0, drop_caches());
+
+	/* Entry 0 on page 0, entry 1 on page 1, the struct on page 2. */
+	memcpy(map, &first, sizeof(first));
+	memcpy(src, &second, sizeof(second));
+	b.arg = (struct softmem_batch *)(map + 2 * page);
+	*b.arg = (struct softmem_batch) {
+		.size = sizeof(*b.arg),
+		.entries = (uintptr_t)map,
+		.count = 2,
+		.entry_size = page,
+	};
+	ASSERT_EQ(0, pthread_create(&thread, NULL, run_batch, &b));
+
+	/* Stopped reading entry 1: entry 0 is done. */
+	ASSERT_EQ(sizeof(msg), read(uffd, &msg, sizeof(msg)));
+	EXPECT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+	EXPECT_EQ(1, b.arg->done);
+	ASSERT_EQ(0, mprotect(b.arg, page, PROT_READ));
+	copy.dst = (uintptr_t)map + page;
+	copy.src = (uintptr_t)src;
+	copy.len = page;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_COPY, &copy));
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+
+	EXPECT_EQ(-EFAULT, b.ret);
+	EXPECT_EQ(1, b.arg->done);
+	out = (struct softmem_batch_entry *)map;
+	EXPECT_EQ(0, out->error);
+	EXPECT_EQ(0, out->state);
+	/* Applied and written back, but past done. */
+	out = (struct softmem_batch_entry *)(map + page);
+	EXPECT_EQ(0, out->error);
+	EXPECT_EQ(SOFTMEM_DISCARDED, out->state);
+	/* So the loss is still to be reported, once. */
+	EXPECT_EQ(SOFTMEM_DISCARDED, region_resume_state(self->pool,
+							 self->h[1]));
+	EXPECT_EQ(SOFTMEM_INTACT, region_resume_state(self->pool, self->h[1]));
+	/* The suspend stays done: region 0 is suspended, and whole. */
+	EXPECT_EQ(SOFTMEM_INTACT, region_resume_state(self->pool, self->h[0]));
+	EXPECT_EQ(1, region_matches(self->pool, self->h[0], 0, page_size(), 1));
+	close(uffd);
+	free(src);
+	munmap(map, 3 * page);
+}
+
+struct protector {
+	struct softmem_batch *arg;
+	size_t page;
+	volatile bool stop;
+};
+
+/* Once the batch has applied an entry, makes its struct read-only. */
+static void *protect_when_started(void *p)
+{
+	struct protector *pr = p;
+
+	while (!pr->stop && !*(volatile __u32 *)&pr->arg->done)
+		;
+	if (!pr->stop)
+		mprotect(pr->arg, pr->page, PROT_READ);
+	return NULL;
+}
+
+/*
+ * The same, on kernels without userfaultfd too: the struct made read-only
+ * by another thread as soon as a long batch has applied an entry.  The
+ * batch stops with EFAULT; done as last written counts entries applied
+ * with their results written; the entry after them may have been applied
+ * too, those past it are untouched.  Bounded by rounds, not time: a round
+ * where the batch finished first tries again.
+ */
+TEST_F_TIMEOUT(batch, struct_made_read_only_stops_with_efault, 300)
+{
+	const unsigned int n = 1 << 16;
+	struct softmem_batch_entry *e = calloc(n, sizeof(*e));
+	size_t page = page_size();
+	struct softmem_batch *arg;
+	struct protector pr;
+	unsigned int i, round;
+	pthread_t thread;
+	int ret = 0;
+	uint64_t h;
+
+	ASSERT_NE(NULL, e);
+	arg = mmap(NULL, page, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, arg);
+	ASSERT_EQ(0, softmem_alloc(self->pool, page, &h));
+	for (round = 0; round < 20 && ret != -EFAULT; round++) {
+		ASSERT_EQ(0, mprotect(arg, page, PROT_READ | PROT_WRITE));
+		for (i = 0; i < n; i++)
+			e[i] = (struct softmem_batch_entry) {
+				.handle = h, .op = i % 2 ? SOFTMEM_BATCH_RESUME :
+							   SOFTMEM_BATCH_SUSPEND,
+				.state = 0xdead, .error = 0x5a5a,
+			};
+		*arg = (struct softmem_batch) {
+			.size = sizeof(*arg),
+			.entries = (uintptr_t)e,
+			.count = n,
+			.entry_size = sizeof(*e),
+		};
+		pr = (struct protector) { .arg = arg, .page = page };
+		ASSERT_EQ(0, pthread_create(&thread, NULL, protect_when_started,
+					    &pr));
+		ret = softmem_raw_ioctl(self->pool, SOFTMEM_IOC_BATCH, arg);
+		pr.stop = true;
+		pthread_join(thread, NULL);
+		ASSERT_TRUE(ret == 0 || ret == -EFAULT) TH_LOG("%s", err_name(ret));
+	}
+	TH_LOG("%u rounds, stopped after %u of %u entries", round, arg->done,
+	       n);
+	ASSERT_EQ(-EFAULT, ret);
+	EXPECT_LT(0, arg->done);
+	EXPECT_GT(n, arg->done);
+	for (i = 0; i < arg->done; i++)
+		if (e[i].error || e[i].state != (i % 2 ? SOFTMEM_INTACT : 0))
+			break;
+	EXPECT_EQ(arg->done, i) TH_LOG("entry %u: error %lld, state %u", i,
+				       (long long)e[i].error, e[i].state);
+	for (i = arg->done + 1; i < n; i++)
+		if (e[i].error != 0x5a5a || e[i].state != 0xdead)
+			break;
+	EXPECT_EQ(n, i) TH_LOG("entry %u past done was written", i);
+	/* The region is whole, and works. */
+	EXPECT_EQ(0, softmem_resume(self->pool, h, NULL));
+	EXPECT_EQ(0, softmem_write(self->pool, h, 0, "x", 1));
+	munmap(arg, page);
+	free(e);
+}
+
 TEST_HARNESS_MAIN

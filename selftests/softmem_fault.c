@@ -661,6 +661,27 @@ static int prepare_fresh(FIXTURE_DATA(fault) *self)
 	return softmem_alloc(self->pool, FRESH_PAGES * self->page, &self->a);
 }
 
+/*
+ * Scene: a huge-backed region of two chunks never written, checked in its
+ * first pages: a write there backs chunk 0 with a huge folio where the
+ * allocator has one, whose every index is reserved before any is filled
+ * (else with base pages).
+ */
+#define HUGE_FRESH_OFFSET	(self->page - 10)
+#define HUGE_FRESH_LENGTH	(2 * self->page + 20)
+
+static int prepare_huge_fresh(FIXTURE_DATA(fault) *self)
+{
+	size_t chunk = self->page * (self->page / sizeof(uint64_t));
+
+	self->window = 0;
+	self->filled = 0;
+	pattern_fill(self->src, HUGE_FRESH_LENGTH, HUGE_FRESH_OFFSET, SEED_NEW);
+	/* A free 2 MiB block, where compaction can make one. */
+	write_file("/proc/sys/vm/compact_memory", "1");
+	return softmem_alloc_huge(self->pool, 2 * chunk, &self->a);
+}
+
 /* self->want = what a partly filled region holds in its window. */
 static void want_half(FIXTURE_DATA(fault) *self)
 {
@@ -712,6 +733,47 @@ static void done_alloc(FIXTURE_DATA(fault) *self)
 	    stats.length_bytes != self->base.length_bytes + 3 * self->page)
 		problem(self, "alloc: pool counters wrong");
 	if (small_matches(self->pool, self->a, 0, 3 * self->page,
+			   REGION_ZERO) != 1)
+		problem(self, "a new region does not read as zeros");
+}
+
+/*
+ * The first region of a fresh pool: its handle number is the first entry
+ * of the pool's index, whose node is allocated then too.
+ */
+static int prepare_other(FIXTURE_DATA(fault) *self)
+{
+	self->peer = 0;
+	self->other = softmem_open();
+	return self->other < 0 ? self->other : 0;
+}
+
+static int call_alloc_first(FIXTURE_DATA(fault) *self)
+{
+	return softmem_alloc(self->other, 3 * self->page, &self->peer);
+}
+
+static void failed_alloc_first(FIXTURE_DATA(fault) *self, int ret)
+{
+	struct softmem_stats stats;
+
+	if (pool_stats(self->other, &stats) || stats.regions ||
+	    stats.length_bytes)
+		problem(self, "a failed alloc left a region behind");
+}
+
+static void done_alloc_first(FIXTURE_DATA(fault) *self)
+{
+	struct softmem_stats stats;
+
+	if (!self->peer) {
+		problem(self, "alloc returned handle 0");
+		return;
+	}
+	if (pool_stats(self->other, &stats) || stats.regions != 1 ||
+	    stats.length_bytes != 3 * self->page)
+		problem(self, "alloc: pool counters wrong");
+	if (small_matches(self->other, self->peer, 0, 3 * self->page,
 			   REGION_ZERO) != 1)
 		problem(self, "a new region does not read as zeros");
 }
@@ -872,6 +934,12 @@ static int call_write_fresh(FIXTURE_DATA(fault) *self)
 			     FRESH_LENGTH);
 }
 
+static int call_write_huge(FIXTURE_DATA(fault) *self)
+{
+	return softmem_write(self->pool, self->a, HUGE_FRESH_OFFSET, self->src,
+			     HUGE_FRESH_LENGTH);
+}
+
 static int prepare_write(FIXTURE_DATA(fault) *self)
 {
 	pattern_fill(self->src, RW_LENGTH, RW_OFFSET, SEED_NEW);
@@ -957,6 +1025,9 @@ static struct fault_range op_range(FIXTURE_DATA(fault) *self)
 	if (!strcmp(op, "write-fresh"))
 		return (struct fault_range){ FRESH_OFFSET, FRESH_LENGTH,
 					     new_write };
+	if (!strcmp(op, "write-huge"))
+		return (struct fault_range){ HUGE_FRESH_OFFSET,
+					     HUGE_FRESH_LENGTH, new_write };
 	if (!strcmp(op, "set"))
 		return (struct fault_range){ RW_OFFSET, RW_LENGTH, new_set };
 	if (!strcmp(op, "copy"))
@@ -1272,12 +1343,6 @@ static void done_node_stats(FIXTURE_DATA(fault) *self)
 
 /* state words: configured in a new pool, then mapped */
 #define NR_WORDS	64
-
-static int prepare_words(FIXTURE_DATA(fault) *self)
-{
-	self->other = softmem_open();
-	return self->other < 0 ? self->other : 0;
-}
 
 static int call_words(FIXTURE_DATA(fault) *self)
 {
@@ -1908,9 +1973,84 @@ static void done_imported_discarded(FIXTURE_DATA(fault) *self)
 	peer_expect(self, "after the discard");
 }
 
+/*
+ * Scene: as prepare_imported_discarded(), and the other pool's handle told
+ * of the discard already and holding the region resumed.  A resume of the
+ * imported handle whose report cannot be written back must leave its loss
+ * to report without taking the region from the other holder.
+ */
+static int prepare_imported_discarded_peer_resumed(FIXTURE_DATA(fault) *self)
+{
+	int ret = prepare_imported_discarded(self);
+
+	if (ret)
+		return ret;
+	ret = region_resume_state(self->other, self->peer);
+	return ret == SOFTMEM_DISCARDED ? 0 : ret < 0 ? ret : -ESTALE;
+}
+
+static void done_imported_discarded_peer_resumed(FIXTURE_DATA(fault) *self)
+{
+	done_resume_discarded(self);
+	if (region_resume_state(self->other, self->peer) != SOFTMEM_INTACT)
+		problem(self, "the other pool's handle was told of the discard twice");
+	memset(self->want, 0, SCENE_PAGES * self->page);
+	peer_expect(self, "after the discard");
+}
+
+/*
+ * Scene: a lock-free handle (its pool has state words) of a discarded
+ * region, peer in the other pool.  Its resume goes to the kernel, which
+ * reports the loss; should that report not reach user space, the next
+ * resume must report it again.
+ */
+static int prepare_lockfree_discarded(FIXTURE_DATA(fault) *self)
+{
+	struct softmem_configure arg = {
+		.size = sizeof(arg),
+		.flags = SOFTMEM_CONFIGURE_WORDS,
+		.nr_words = NR_WORDS,
+	};
+	struct softmem_stats stats;
+	int ret;
+
+	self->other = softmem_open();
+	if (self->other < 0)
+		return self->other;
+	ret = softmem_raw_ioctl(self->other, SOFTMEM_IOC_CONFIGURE, &arg);
+	ret = ret ?: softmem_alloc(self->other, SCENE_PAGES * self->page,
+				   &self->peer);
+	ret = ret ?: small_write_pattern(self->other, self->peer, 0,
+					  SCENE_PAGES * self->page, SEED_OLD);
+	ret = ret ?: softmem_suspend(self->other, self->peer);
+	ret = ret ?: discard_but_held(self);
+	ret = ret ?: pool_stats(self->other, &stats);
+	if (!ret && stats.resident_bytes)
+		ret = -EAGAIN;	/* the region was not discarded */
+	return ret;
+}
+
+static int call_resume_lockfree(FIXTURE_DATA(fault) *self)
+{
+	return softmem_resume(self->other, self->peer, &self->discarded);
+}
+
+static void done_lockfree_discarded(FIXTURE_DATA(fault) *self)
+{
+	if (!self->discarded)
+		problem(self, "a discarded region resumed as intact: the loss was never reported");
+	if (region_resume_state(self->other, self->peer) != SOFTMEM_INTACT)
+		problem(self, "the lock-free handle was told of the discard twice");
+	memset(self->want, 0, SCENE_PAGES * self->page);
+	peer_expect(self, "after the discard");
+}
+
 static const struct fault_op fault_ops[] = {
 	{ "alloc", ALLOW_ENOMEM | ALLOW_EFAULT, prepare_nothing, call_alloc,
 	  failed_alloc, done_alloc, scene_cleanup },
+	{ "alloc-first", ALLOW_ENOMEM | ALLOW_EFAULT, prepare_other,
+	  call_alloc_first, failed_alloc_first, done_alloc_first,
+	  cleanup_other },
 	{ "free", ALLOW_EFAULT, prepare_full, call_free,
 	  failed_full_untouched, done_free, scene_cleanup },
 	{ "suspend", ALLOW_EFAULT, prepare_full, call_suspend,
@@ -1925,6 +2065,8 @@ static const struct fault_op fault_ops[] = {
 	  failed_modify, done_modify, scene_cleanup },
 	{ "write-fresh", ALLOW_ENOMEM | ALLOW_EFAULT, prepare_fresh,
 	  call_write_fresh, failed_modify, done_modify, scene_cleanup },
+	{ "write-huge", ALLOW_ENOMEM | ALLOW_EFAULT, prepare_huge_fresh,
+	  call_write_huge, failed_modify, done_modify, scene_cleanup },
 	{ "copy", ALLOW_ENOMEM | ALLOW_EFAULT, prepare_copy, call_copy,
 	  failed_modify, done_modify, scene_cleanup },
 	{ "move", ALLOW_ENOMEM | ALLOW_EFAULT, prepare_half, call_move,
@@ -1947,7 +2089,7 @@ static const struct fault_op fault_ops[] = {
 	  failed_nothing, done_close, cleanup_other },
 	{ "node-stats", ALLOW_EFAULT, prepare_nothing, call_node_stats,
 	  failed_nothing, done_node_stats, scene_cleanup },
-	{ "words", ALLOW_ENOMEM | ALLOW_EFAULT, prepare_words, call_words,
+	{ "words", ALLOW_ENOMEM | ALLOW_EFAULT, prepare_other, call_words,
 	  failed_words, done_words, cleanup_other },
 };
 
@@ -1978,6 +2120,13 @@ static const struct fault_op sharing_ops[] = {
 	  failed_nothing, done_imported_resume, cleanup_shared },
 	{ IMPORTED "discard", ALLOW_EFAULT, prepare_imported_discarded,
 	  call_resume, failed_nothing, done_imported_discarded,
+	  cleanup_shared },
+	{ IMPORTED "discard-held", ALLOW_EFAULT,
+	  prepare_imported_discarded_peer_resumed, call_resume,
+	  failed_nothing, done_imported_discarded_peer_resumed,
+	  cleanup_shared },
+	{ "lockfree-discard", ALLOW_EFAULT, prepare_lockfree_discarded,
+	  call_resume_lockfree, failed_nothing, done_lockfree_discarded,
 	  cleanup_shared },
 };
 

@@ -705,4 +705,36 @@ TEST_F(huge, misaligned_mapping_maps_ptes)
 	check_mapped(_metadata, map, length, false);
 }
 
+/*
+ * A pool limit below a chunk: no huge folio can be charged, even once the
+ * pool's own suspended region is discarded to make room, and the write is
+ * backed by base pages, within the limit.  The suspended region either
+ * kept its data or reports its loss, and the counters add up either way.
+ */
+TEST_F(huge, limit_below_a_chunk_backs_base_pages)
+{
+	uint64_t limit = self->chunk / 2, h, other;
+	struct softmem_stats st;
+	bool lost;
+
+	ASSERT_EQ(0, softmem_set_limit(self->pool, limit));
+	ASSERT_EQ(0, region_alloc_filled(self->pool, 8 * self->page, 5,
+					 &other));
+	ASSERT_EQ(0, softmem_suspend(self->pool, other));
+	h = huge_alloc(_metadata, self->pool, 2 * self->chunk);
+	ASSERT_EQ(0, region_write_pattern(self->pool, h, self->page,
+					  3 * self->page, 6));
+	st = stats_of(_metadata, self->pool);
+	EXPECT_EQ(0, st.huge_bytes);
+	EXPECT_GE(limit, st.resident_bytes);
+	EXPECT_EQ(1, region_matches(self->pool, h, 0, self->page, REGION_ZERO));
+	EXPECT_EQ(1, region_matches(self->pool, h, self->page, 3 * self->page,
+				    6));
+	lost = region_resume_state(self->pool, other) == SOFTMEM_DISCARDED;
+	EXPECT_EQ(1, region_matches(self->pool, other, 0, 8 * self->page,
+				    lost ? REGION_ZERO : 5));
+	EXPECT_EQ((lost ? 3 : 11) * self->page,
+		  stats_of(_metadata, self->pool).resident_bytes);
+}
+
 TEST_HARNESS_MAIN

@@ -239,6 +239,44 @@ TEST_F(limit, lowering_limit_discards_suspended_lru)
 				    14));
 }
 
+/*
+ * A limit walk through more regions than it looks at between two chances
+ * to reschedule (256) goes on in the same order: of 300 one-page regions
+ * suspended in turn, the first 290 go, the last 10 stay whole.
+ */
+#define MANY_REGIONS	300
+#define MANY_KEPT	10
+
+TEST_F(limit, lowering_limit_discards_hundreds_in_order)
+{
+	uint64_t h[MANY_REGIONS];
+	struct softmem_stats stats;
+	int i;
+
+	for (i = 0; i < MANY_REGIONS; i++) {
+		ASSERT_EQ(0, region_alloc_filled(self->pool, self->page, i,
+						 &h[i]));
+		ASSERT_EQ(0, softmem_suspend(self->pool, h[i]));
+	}
+	ASSERT_EQ(0, softmem_set_limit(self->pool, MANY_KEPT * self->page));
+	ASSERT_EQ(0, pool_stats(self->pool, &stats));
+	EXPECT_EQ(MANY_REGIONS - MANY_KEPT, stats.discard_events);
+	EXPECT_EQ(MANY_KEPT * self->page, stats.resident_bytes);
+	EXPECT_EQ(MANY_KEPT * self->page, stats.suspended_bytes);
+	for (i = 0; i < MANY_REGIONS; i++) {
+		if (i < MANY_REGIONS - MANY_KEPT) {
+			ASSERT_EQ(SOFTMEM_DISCARDED,
+				  region_resume_state(self->pool, h[i]))
+				TH_LOG("region %d", i);
+			continue;
+		}
+		ASSERT_EQ(SOFTMEM_INTACT, region_resume_state(self->pool, h[i]))
+			TH_LOG("region %d", i);
+		ASSERT_EQ(1, region_matches(self->pool, h[i], 0, self->page, i))
+			TH_LOG("region %d", i);
+	}
+}
+
 /* uapi/linux/softmem.h: not below what the resumed regions hold (EBUSY). */
 /*
  * A limit below what resumed regions hold is accepted: nothing resumed is

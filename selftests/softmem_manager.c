@@ -307,4 +307,36 @@ TEST_F(manager, marks_that_ask_nothing_discard_nothing)
 	expect_states(_metadata, self, 0, 2, SOFTMEM_INTACT);
 }
 
+/*
+ * Both rules at once, the watermarks asking more than the free-memory
+ * threshold: the worker takes the larger target, and with nothing
+ * suspended discards nothing.  The threshold is 8 MiB above what is
+ * available, the watermarks ask 24 MiB; each parameter written wakes the
+ * worker.  With the threshold off again the regions are suspended: the
+ * watermarks alone take them down to the low mark, oldest first, and no
+ * further.  (With the threshold still on, what is available after a
+ * discard decides how far the worker goes: not a state to assert.)
+ */
+TEST_F_TIMEOUT(manager, watermarks_above_free_threshold, 300)
+{
+	const uint64_t mark = 2 * REGION_BYTES;
+	int i;
+
+	fill(_metadata, self, 0, 8, false);
+	ASSERT_EQ(0, set_module_param("manager_low_bytes", mark));
+	ASSERT_EQ(0, set_module_param("manager_free_bytes",
+				      meminfo_bytes("MemAvailable") + 8 * MiB));
+	ASSERT_EQ(0, set_module_param("manager_high_bytes", mark));
+	/* A moment for the worker: nothing resumed goes. */
+	usleep(200 * 1000);
+	EXPECT_EQ(8 * REGION_BYTES, resident(_metadata, self));
+	ASSERT_EQ(0, set_module_param("manager_free_bytes", 0));
+	for (i = 0; i < 8; i++)
+		ASSERT_EQ(0, softmem_suspend(self->pool, self->h[i]));
+	EXPECT_EQ(mark, wait_resident(_metadata, self, mark));
+	manager_off();
+	expect_states(_metadata, self, 0, 6, SOFTMEM_DISCARDED);
+	expect_states(_metadata, self, 6, 8, SOFTMEM_INTACT);
+}
+
 TEST_HARNESS_MAIN

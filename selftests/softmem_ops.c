@@ -5,6 +5,9 @@
  */
 #include "softmem_test.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
+
 FIXTURE(ops) {
 	int pool;
 	size_t page;
@@ -703,6 +706,180 @@ TEST_F(ops, find_bad_arguments_einval)
 	EXPECT_EQ(-EINVAL, softmem_find(self->pool, h, self->page + 1, 0, 1,
 					&position));
 	EXPECT_EQ(77, position);
+}
+
+/* The long commands a fatal signal must stop part way. */
+enum long_op { LONG_SET, LONG_FIND, LONG_COMPARE, LONG_COMPARE_BUF };
+
+/*
+ * A child runs @op over all but the first page of the largest region, and
+ * over a second one or a read-only buffer as large, again and again: each
+ * call takes minutes at least, far past the harness's timeout, unless
+ * SIGKILL stops it.  The child must die of the signal, and the call must
+ * leave the region as it was and unpinned: its first page holds its data,
+ * and it can still be discarded.
+ */
+static void killed_part_way(struct __test_metadata *_metadata, int pool,
+			    size_t page, enum long_op op)
+{
+	uint64_t length = SOFTMEM_MAX_LENGTH - page, h, other;
+	struct softmem_stats stats;
+	void *zeros = MAP_FAILED;
+	int ready[2], result;
+	int64_t position;
+	pid_t pid;
+	char c;
+
+	ASSERT_EQ(0, softmem_alloc(pool, SOFTMEM_MAX_LENGTH, &h));
+	ASSERT_EQ(0, region_write_pattern(pool, h, 0, page, 31));
+	ASSERT_EQ(0, softmem_alloc(pool, SOFTMEM_MAX_LENGTH, &other));
+	if (op == LONG_COMPARE_BUF) {
+		zeros = mmap(NULL, length, PROT_READ, MAP_PRIVATE |
+			     MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		ASSERT_NE(MAP_FAILED, zeros);
+	}
+	ASSERT_EQ(0, pipe(ready));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		close(ready[0]);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(1);
+		for (;;) {
+			switch (op) {
+			case LONG_SET:
+				softmem_set(pool, h, page, 0, length);
+				break;
+			case LONG_FIND:
+				softmem_find(pool, h, page, length, 0x5a,
+					     &position);
+				break;
+			case LONG_COMPARE:
+				softmem_compare(pool, h, page, other, page,
+						length, &result);
+				break;
+			case LONG_COMPARE_BUF:
+				softmem_compare_buf(pool, h, page, zeros,
+						    length, &result);
+				break;
+			}
+		}
+	}
+	close(ready[1]);
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	close(ready[0]);
+	/* Not a time limit: a moment for the child to be in the call. */
+	usleep(100000);
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(128 + SIGKILL, wait_child(pid));
+	if (zeros != MAP_FAILED)
+		munmap(zeros, length);
+
+	EXPECT_EQ(1, region_matches(pool, h, 0, page, 31));
+	ASSERT_EQ(0, pool_stats(pool, &stats));
+	EXPECT_EQ(page, stats.resident_bytes);
+	ASSERT_EQ(0, softmem_suspend(pool, h));
+	ASSERT_EQ(0, softmem_set_limit(pool, 0));
+	EXPECT_EQ(SOFTMEM_DISCARDED, region_resume_state(pool, h));
+	ASSERT_EQ(0, pool_stats(pool, &stats));
+	EXPECT_EQ(0, stats.resident_bytes);
+	EXPECT_EQ(1, stats.discard_events);
+}
+
+TEST_F(ops, set_killed_part_way)
+{
+	killed_part_way(_metadata, self->pool, self->page, LONG_SET);
+}
+
+TEST_F(ops, find_killed_part_way)
+{
+	killed_part_way(_metadata, self->pool, self->page, LONG_FIND);
+}
+
+TEST_F(ops, compare_killed_part_way)
+{
+	killed_part_way(_metadata, self->pool, self->page, LONG_COMPARE);
+}
+
+TEST_F(ops, compare_buf_killed_part_way)
+{
+	killed_part_way(_metadata, self->pool, self->page, LONG_COMPARE_BUF);
+}
+
+struct racer {
+	int pool;
+	atomic_ullong handle;		/* the one to act on, 0 when none */
+	atomic_bool stop;
+	unsigned long done, gone, wrong;
+	int wrong_ret;
+};
+
+/* Suspends, resumes and reprioritises whatever handle is current. */
+static void *race_commands(void *arg)
+{
+	struct racer *r = arg;
+	unsigned int i;
+
+	for (i = 0; !atomic_load(&r->stop); i++) {
+		uint64_t h = atomic_load(&r->handle);
+		bool discarded;
+		int ret;
+
+		if (!h)
+			continue;
+		switch (i % 3) {
+		case 0:
+			ret = softmem_suspend(r->pool, h);
+			break;
+		case 1:
+			ret = softmem_resume(r->pool, h, &discarded);
+			break;
+		default:
+			ret = softmem_set_priority(r->pool, h, i % 4);
+			break;
+		}
+		if (!ret) {
+			r->done++;
+		} else if (ret == -ENOENT) {
+			r->gone++;
+		} else {
+			r->wrong++;
+			r->wrong_ret = ret;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * FREE racing suspend, resume and set-priority on the same handle: each of
+ * them succeeds or finds the handle gone (ENOENT), whichever way the race
+ * goes, and once every region is freed the pool holds nothing.  Bounded by
+ * rounds, not time.
+ */
+TEST_F_TIMEOUT(ops, free_racing_commands_on_one_handle, 120)
+{
+	struct racer r = { .pool = self->pool };
+	struct softmem_stats stats;
+	pthread_t thread;
+	unsigned int round;
+	uint64_t h;
+
+	ASSERT_EQ(0, pthread_create(&thread, NULL, race_commands, &r));
+	for (round = 0; round < 5000; round++) {
+		ASSERT_EQ(0, softmem_alloc(self->pool, self->page, &h));
+		atomic_store(&r.handle, h);
+		ASSERT_EQ(0, softmem_free(self->pool, h));
+	}
+	atomic_store(&r.stop, true);
+	pthread_join(thread, NULL);
+	TH_LOG("%lu commands done, %lu found their handle gone", r.done,
+	       r.gone);
+	EXPECT_EQ(0, r.wrong) TH_LOG("%s", err_name(r.wrong_ret));
+	ASSERT_EQ(0, pool_stats(self->pool, &stats));
+	EXPECT_EQ(0, stats.regions);
+	EXPECT_EQ(0, stats.length_bytes);
+	EXPECT_EQ(0, stats.resident_bytes);
+	EXPECT_EQ(0, stats.suspended_bytes);
 }
 
 TEST_F(ops, stats_follow_regions)

@@ -338,4 +338,38 @@ TEST_F_TIMEOUT(pools, counters_never_negative_when_a_guessed_handle_is_freed,
 	EXPECT_EQ(0, st.length_bytes);
 }
 
+/*
+ * drop_caches discards the suspended regions of every pool, however many
+ * pools one walk of the reclaim lists meets: more than it keeps shares of
+ * (8), past which a pool's regions are taken without a share.  One region
+ * of a page per pool, all on node 0, so that one list holds them all.
+ */
+#define MANY_POOLS	12
+
+TEST_F(pools, drop_caches_discards_in_many_pools)
+{
+	int pool[MANY_POOLS], i;
+	struct softmem_stats st;
+	uint64_t h[MANY_POOLS];
+
+	for (i = 0; i < MANY_POOLS; i++) {
+		pool[i] = softmem_open();
+		ASSERT_LE(0, pool[i]);
+		ASSERT_EQ(0, softmem_alloc_on_node(pool[i], self->page, 0,
+						   &h[i]));
+		ASSERT_EQ(0, region_write_pattern(pool[i], h[i], 0, self->page,
+						  i));
+		ASSERT_EQ(0, softmem_suspend(pool[i], h[i]));
+	}
+	ASSERT_EQ(0, drop_caches());
+	for (i = 0; i < MANY_POOLS; i++) {
+		ASSERT_EQ(0, pool_stats(pool[i], &st));
+		EXPECT_EQ(1, st.discard_events) TH_LOG("pool %d", i);
+		EXPECT_EQ(0, st.resident_bytes) TH_LOG("pool %d", i);
+		EXPECT_EQ(SOFTMEM_DISCARDED, region_resume_state(pool[i], h[i]))
+			TH_LOG("pool %d", i);
+		EXPECT_EQ(0, softmem_close(pool[i]));
+	}
+}
+
 TEST_HARNESS_MAIN

@@ -659,4 +659,71 @@ TEST_F_TIMEOUT(reclaim, numa_node_pressure_discards_only_its_regions, 300)
 	EXPECT_EQ(-EINVAL, softmem_node_stats(self->pool, 1 << 20, &st));
 }
 
+/*
+ * Write the first page of a fresh region larger than any node's free
+ * memory, in a child under memory policy @mode over @mask, and give the node
+ * that holds it (-1 if none or more than one does).  A region's pages are
+ * all on one node, and it is not enough room: the module looks for a
+ * roomier node among those the policy allows, all of them for MPOL_LOCAL
+ * and MPOL_PREFERRED, which only say where to start.
+ */
+static int big_region_node(struct __test_metadata *_metadata, int pool,
+			   size_t page, int mode, unsigned long mask)
+{
+	struct softmem_node_stats st;
+	int nid, node = -1;
+	uint64_t h;
+	pid_t child;
+
+	ASSERT_EQ(0, softmem_alloc(pool, SOFTMEM_MAX_LENGTH, &h));
+	child = fork();
+	ASSERT_LE(0, child);
+	if (!child) {
+		if (syscall(SYS_set_mempolicy, mode, mode == MPOL_LOCAL ?
+			    NULL : &mask, 8 * sizeof(mask)))
+			_exit(2);
+		_exit(region_write_pattern(pool, h, 0, page, 9) ? 1 : 0);
+	}
+	EXPECT_EQ(0, wait_child(child)) TH_LOG("mode %d, nodes %#lx", mode,
+					       mask);
+	EXPECT_EQ(1, region_matches(pool, h, 0, page, 9));
+	for (nid = 0; nid < 2 && node_exists(nid); nid++) {
+		ASSERT_EQ(0, softmem_node_stats(pool, nid, &st));
+		if (st.resident_bytes == page)
+			node = node < 0 ? nid : -1;
+		else
+			EXPECT_EQ(0, st.resident_bytes);
+	}
+	ASSERT_EQ(0, softmem_free(pool, h));
+	return node;
+}
+
+TEST_F(reclaim, numa_big_region_within_policy)
+{
+	int node;
+
+	if (syscall(SYS_get_mempolicy, NULL, NULL, 0, NULL, 0) &&
+	    errno == ENOSYS)
+		SKIP(return, "no NUMA memory policies (CONFIG_NUMA=n)");
+	/* A bound writer's pages stay on its nodes, roomier ones or not. */
+	EXPECT_EQ(0, big_region_node(_metadata, self->pool, self->page,
+				     MPOL_BIND, 1));
+	if (node_exists(1)) {
+		EXPECT_EQ(1, big_region_node(_metadata, self->pool,
+					     self->page, MPOL_BIND, 2));
+	}
+	/* Starting on either node, the page ends on one. */
+	node = big_region_node(_metadata, self->pool, self->page,
+			       MPOL_PREFERRED, 1);
+	EXPECT_LE(0, node);
+	if (node_exists(1)) {
+		node = big_region_node(_metadata, self->pool, self->page,
+				       MPOL_PREFERRED, 2);
+		EXPECT_LE(0, node);
+	}
+	node = big_region_node(_metadata, self->pool, self->page, MPOL_LOCAL,
+			       0);
+	EXPECT_LE(0, node);
+}
+
 TEST_HARNESS_MAIN

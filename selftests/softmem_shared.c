@@ -19,6 +19,8 @@
  */
 #include "softmem_test.h"
 
+#include <sys/resource.h>
+
 #include <limits.h>
 #include <sys/socket.h>
 
@@ -129,6 +131,42 @@ TEST_F(shared, export_changes_no_state)
 	EXPECT_EQ(SOFTMEM_DISCARDED, region_resume_state(self->a, idle));
 	EXPECT_EQ(0, close(kept_fd));
 	EXPECT_EQ(0, close(idle_fd));
+}
+
+/*
+ * With no descriptor free, export fails with EMFILE after making the file:
+ * that file goes without a trace, and the region keeps its state and data.
+ */
+TEST_F(shared, export_without_free_fd_emfile)
+{
+	struct softmem_stats before, after;
+	struct rlimit saved, none;
+	int fd, lowest;
+	uint64_t h;
+
+	ASSERT_EQ(0, region_alloc_filled(self->a, 2 * self->page, 1, &h));
+	ASSERT_EQ(0, softmem_suspend(self->a, h));
+	ASSERT_EQ(0, pool_stats(self->a, &before));
+	lowest = lowest_free_fd();
+	ASSERT_LE(0, lowest);
+	ASSERT_EQ(0, getrlimit(RLIMIT_NOFILE, &saved));
+	none = saved;
+	none.rlim_cur = lowest;
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &none));
+	fd = softmem_export(self->a, h, 0);
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &saved));
+	EXPECT_EQ(-EMFILE, fd);
+	EXPECT_EQ(lowest, lowest_free_fd());
+	ASSERT_EQ(0, pool_stats(self->a, &after));
+	EXPECT_EQ(before.regions, after.regions);
+	EXPECT_EQ(before.resident_bytes, after.resident_bytes);
+	EXPECT_EQ(before.suspended_bytes, after.suspended_bytes);
+	/* Still suspended, and still whole. */
+	EXPECT_EQ(SOFTMEM_INTACT, region_resume_state(self->a, h));
+	EXPECT_EQ(1, region_matches(self->a, h, 0, 2 * self->page, 1));
+	fd = softmem_export(self->a, h, 0);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, close(fd));
 }
 
 TEST_F(shared, export_unknown_flags_einval)
@@ -322,6 +360,89 @@ TEST_F(shared, import_into_exporting_pool_new_handle)
 	ASSERT_EQ(0, softmem_free(self->a, h));
 	EXPECT_EQ(1, region_matches(self->a, h2, 0, self->page, 2));
 	EXPECT_EQ(1, region_matches(self->a, h2, self->page, self->page, 1));
+}
+
+/*
+ * Two handles of one region in one pool: copy, move and compare between
+ * them work on the one region's bytes, a move between overlapping ranges
+ * as memmove() does, and a copy between overlapping ranges is EINVAL, as
+ * through one handle, and changes nothing.
+ */
+TEST_F(shared, two_handles_of_one_region_copy_move_compare)
+{
+	size_t length = 4 * self->page;
+	uint8_t *buf = malloc(length), *again = malloc(length);
+	int result = 7;
+	uint64_t h, h2;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, again);
+	ASSERT_EQ(0, region_alloc_filled(self->a, length, 3, &h));
+	ASSERT_EQ(0, region_share(self->a, h, self->a, &h2));
+
+	/* The same bytes through either handle compare equal. */
+	ASSERT_EQ(0, softmem_compare(self->a, h, 100, h2, 100,
+				     2 * self->page, &result));
+	EXPECT_EQ(0, result);
+	ASSERT_EQ(0, softmem_compare(self->a, h, 0, h2, 1, 2 * self->page,
+				     &result));
+	EXPECT_NE(0, result);
+
+	/* A copy of disjoint ranges, across a page boundary. */
+	ASSERT_EQ(0, softmem_copy(self->a, h2, 3 * self->page - 10, h, 5,
+				  self->page));
+	ASSERT_EQ(0, softmem_read(self->a, h, 0, buf, length));
+	for (size_t i = 0; i < length; i++) {
+		uint8_t want = pattern_byte(i, 3);
+
+		if (i >= 3 * self->page - 10 && i < 4 * self->page - 10)
+			want = pattern_byte(i - (3 * self->page - 15), 3);
+		ASSERT_EQ(want, buf[i]) TH_LOG("byte %zu", i);
+	}
+
+	/* Overlapping ranges of one region are no copy, by any handles. */
+	EXPECT_EQ(-EINVAL, softmem_copy(self->a, h, 3, h2, 0, self->page));
+	EXPECT_EQ(-EINVAL, softmem_copy(self->a, h2, 0, h, 3, self->page));
+	EXPECT_EQ(-EINVAL, softmem_copy(self->a, h2, 0, h, 0, 1));
+	ASSERT_EQ(0, softmem_read(self->a, h, 0, again, length));
+	EXPECT_EQ(0, memcmp(buf, again, length));
+
+	/* A move up by 3 bytes of overlapping ranges, through both. */
+	ASSERT_EQ(0, region_write_pattern(self->a, h, 0, length, 4));
+	ASSERT_EQ(0, softmem_move(self->a, h, 3, h2, 0, 2 * self->page));
+	ASSERT_EQ(0, softmem_read(self->a, h2, 0, buf, length));
+	for (size_t i = 0; i < length; i++) {
+		uint8_t want = pattern_byte(i, 4);
+
+		if (i >= 3 && i < 2 * self->page + 3)
+			want = pattern_byte(i - 3, 4);
+		ASSERT_EQ(want, buf[i]) TH_LOG("byte %zu", i);
+	}
+	free(again);
+	free(buf);
+}
+
+/*
+ * A region one handle holds resumed is not discarded for the pool limit,
+ * whatever its other handle does: with state words, the discard first
+ * claims the newer, suspended handle's word, then finds the older one
+ * resumed and must give the claimed word back, so that the newer handle
+ * resumes intact.
+ */
+TEST_F(shared, limit_spares_region_another_handle_holds)
+{
+	struct softmem_stats stats;
+	uint64_t h, h2;
+
+	ASSERT_EQ(0, region_alloc_filled(self->a, 2 * self->page, 8, &h));
+	ASSERT_EQ(0, region_share(self->a, h, self->a, &h2));
+	ASSERT_EQ(0, softmem_set_limit(self->a, 0));
+	ASSERT_EQ(0, pool_stats(self->a, &stats));
+	EXPECT_EQ(0, stats.discard_events);
+	EXPECT_EQ(2 * self->page, stats.resident_bytes);
+	EXPECT_EQ(1, region_matches(self->a, h, 0, 2 * self->page, 8));
+	EXPECT_EQ(SOFTMEM_INTACT, region_resume_state(self->a, h2));
+	EXPECT_EQ(1, region_matches(self->a, h2, 0, 2 * self->page, 8));
 }
 
 /* --- passing the descriptor ----------------------------------------------- */

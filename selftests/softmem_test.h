@@ -31,6 +31,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -40,6 +41,7 @@
 #include "kselftest_harness.h"
 
 #include <linux/magic.h>
+#include <linux/userfaultfd.h>
 #include <linux/softmem.h>
 #include "softmem.h"
 
@@ -83,6 +85,31 @@ static inline int softmem_raw_ioctl(int pool, unsigned long request, void *arg)
 	if (ret < 0)
 		return -errno;
 	return ret;
+}
+
+/*
+ * A userfaultfd that stops the first touch of each page of [@addr, @addr +
+ * @length) until the test supplies it, or -errno (a kernel without
+ * CONFIG_USERFAULTFD).
+ */
+static inline int uffd_watch_missing(void *addr, size_t length)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = {
+		.range = { .start = (uintptr_t)addr, .len = length },
+		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+	int uffd = syscall(SYS_userfaultfd, O_CLOEXEC), err;
+
+	if (uffd < 0)
+		return -errno;
+	if (ioctl(uffd, UFFDIO_API, &api) ||
+	    ioctl(uffd, UFFDIO_REGISTER, &reg)) {
+		err = -errno;
+		close(uffd);
+		return err;
+	}
+	return uffd;
 }
 
 /* A result for a message: "success" or the text of errno -@ret. */

@@ -240,7 +240,8 @@ struct softmem_rw {
  * @length: bytes to copy
  *
  * SOFTMEM_IOC_COPY is memcpy(): overlapping ranges of one region fail with
- * EINVAL.  SOFTMEM_IOC_MOVE is memmove(): ranges may overlap.
+ * EINVAL, whether one handle or two name it.  SOFTMEM_IOC_MOVE is
+ * memmove(): ranges may overlap.
  */
 struct softmem_copy {
 	__u32 size;
