@@ -372,7 +372,7 @@ TEST_F_TIMEOUT(proportional, discards_what_is_asked, 600)
 	struct softmem_stats stats;
 	uint64_t judged = asked;
 	bool must_meet = true;
-	int ret = 0, nid;
+	int ret = 0, nid, tries;
 
 	/*
 	 * The debug kernel looks for splats, at a tenth of the speed: one
@@ -381,11 +381,27 @@ TEST_F_TIMEOUT(proportional, discards_what_is_asked, 600)
 	if (debug_kernel() && variant->asked_mib != 64)
 		SKIP(return, "debug kernel: 64 MiB only; the stock legs measure every size");
 	ASSERT_EQ(0, set_oom_score_adj(-1000));
-	fill_cache(_metadata, self, self->cgroup[0] ? self->cgroup : NULL);
-	ASSERT_EQ(0, pool_stats(self->pool, &stats));
-	ASSERT_EQ((uint64_t)NR_REGIONS * REGION_BYTES,
-		  stats.suspended_bytes + stats.discarded_bytes);
-	before = stats.discarded_bytes;
+	/*
+	 * Reclaim the test did not ask for, still at work after the test
+	 * before (kswapd on a host busy enough to slow it), can take a
+	 * region as it is suspended: then fill a new pool again, twice at
+	 * most.
+	 */
+	for (tries = 0;; tries++) {
+		fill_cache(_metadata, self,
+			   self->cgroup[0] ? self->cgroup : NULL);
+		ASSERT_EQ(0, pool_stats(self->pool, &stats));
+		ASSERT_EQ((uint64_t)NR_REGIONS * REGION_BYTES,
+			  stats.suspended_bytes + stats.discarded_bytes);
+		before = stats.discarded_bytes;
+		if (!before || tries == 2)
+			break;
+		ksft_print_msg("%llu MiB discarded while the cache was filled: filling a new pool\n",
+			       (unsigned long long)(before / MiB));
+		softmem_close(self->pool);
+		self->pool = softmem_open();
+		ASSERT_LE(0, self->pool);
+	}
 	ASSERT_EQ(0, before) TH_LOG("discards while the cache was filled");
 	usage = cgroup_u64(self, "memory.current");
 
