@@ -134,6 +134,7 @@ result "SQLite page cache builds with -Wall -Wextra -Werror" $sqlite_status
 # "PASS FAIL SKIP SUMMARY" to $logs/leg-LEG.counts.
 run_leg() {
 	local leg=$1 leg_start=$SECONDS kdir version build leg_pass leg_fail leg_skip
+	local what field min unit verdict
 	echo "== kernel $leg"
 	kdir=$(tools/fetch-kernel.sh "$leg" 2>"$logs/fetch-$leg.log")
 	if [ -z "$kdir" ]; then
@@ -273,14 +274,14 @@ run_leg() {
 				# "coverage: L % lines, B % branches": field 2 or 5.
 				for what in "2 $COVERAGE_LINES lines" "5 $COVERAGE_BRANCHES branches"; do
 					read -r field min unit <<<"$what"
-					line="$version: coverage of kmod/: at least $min % of $unit"
+					verdict="$version: coverage of kmod/: at least $min % of $unit"
 					if awk -v f="$field" -v min="$min" '/^coverage: / {
 						found = 1; ok = $f >= min }
 					     END { exit !(found && ok) }' "$logs/coverage.out"; then
-						echo "ok - $line"
+						echo "ok - $verdict"
 						leg_pass=$((leg_pass + 1))
 					else
-						echo "not ok - $line"
+						echo "not ok - $verdict"
 						leg_fail=$((leg_fail + 1))
 					fi
 				done
