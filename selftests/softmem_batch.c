@@ -329,7 +329,7 @@ TEST_F(batch, done_unwritable_takes_resume_back)
 	ASSERT_NE(MAP_FAILED, map);
 	src = calloc(1, page);
 	ASSERT_NE(NULL, src);
-	uffd = uffd_watch_missing(map + page, page);
+	uffd = uffd_watch_missing(_metadata, map + page, page);
 	if (uffd < 0)
 		SKIP(return, "no userfaultfd (%s): kernel without CONFIG_USERFAULTFD",
 		     strerror(-uffd));

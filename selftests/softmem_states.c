@@ -375,22 +375,14 @@ static void reader_stop_at_fault(struct __test_metadata *_metadata, int pool,
 				 uint64_t length, unsigned int seed,
 				 struct reader *r)
 {
-	struct uffdio_api api = { .api = UFFD_API };
-	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
 	struct uffd_msg msg;
 
-	r->uffd = syscall(SYS_userfaultfd, O_CLOEXEC);
-	if (r->uffd < 0) {
-		r->uffd = -errno;
-		return;
-	}
-	ASSERT_EQ(0, ioctl(r->uffd, UFFDIO_API, &api));
 	r->buf = mmap(NULL, length, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, r->buf);
-	reg.range.start = (uintptr_t)r->buf;
-	reg.range.len = length;
-	ASSERT_EQ(0, ioctl(r->uffd, UFFDIO_REGISTER, &reg));
+	r->uffd = uffd_watch_missing(_metadata, r->buf, length);
+	if (r->uffd < 0)
+		return;
 
 	ASSERT_EQ(0, region_alloc_filled(pool, length, seed, &r->handle));
 	r->pool = pool;
@@ -455,8 +447,6 @@ TEST_F_TIMEOUT(states, read_pins_region_while_faulting_in_buffer, 60)
 TEST_F_TIMEOUT(states, read_whose_handle_is_freed_lets_region_go_once, 60)
 {
 	uint64_t length = 2 * self->page, h, again;
-	struct uffdio_api api = { .api = UFFD_API };
-	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
 	struct uffdio_copy copy = { 0 };
 	struct uffd_msg msg;
 	struct reader r;
@@ -464,19 +454,15 @@ TEST_F_TIMEOUT(states, read_whose_handle_is_freed_lets_region_go_once, 60)
 	void *zeros;
 	int uffd, fd;
 
-	uffd = syscall(SYS_userfaultfd, O_CLOEXEC);
-	if (uffd < 0)
-		SKIP(return, "no userfaultfd (%s): kernel without CONFIG_USERFAULTFD",
-		     strerror(errno));
-	ASSERT_EQ(0, ioctl(uffd, UFFDIO_API, &api));
 	r.buf = mmap(NULL, length, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	zeros = calloc(1, length);
 	ASSERT_NE(MAP_FAILED, r.buf);
 	ASSERT_NE(NULL, zeros);
-	reg.range.start = (uintptr_t)r.buf;
-	reg.range.len = length;
-	ASSERT_EQ(0, ioctl(uffd, UFFDIO_REGISTER, &reg));
+	uffd = uffd_watch_missing(_metadata, r.buf, length);
+	if (uffd < 0)
+		SKIP(return, "no userfaultfd (%s): kernel without CONFIG_USERFAULTFD",
+		     strerror(-uffd));
 
 	ASSERT_EQ(0, region_alloc_filled(self->pool, length, 22, &h));
 	fd = softmem_export(self->pool, h, 0);

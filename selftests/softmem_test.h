@@ -89,26 +89,24 @@ static inline int softmem_raw_ioctl(int pool, unsigned long request, void *arg)
 
 /*
  * A userfaultfd that stops the first touch of each page of [@addr, @addr +
- * @length) until the test supplies it, or -errno (a kernel without
- * CONFIG_USERFAULTFD).
+ * @length) until the test supplies it, or -errno if the kernel has none
+ * (CONFIG_USERFAULTFD): the caller skips then.  A kernel that has one must
+ * take the registration.
  */
-static inline int uffd_watch_missing(void *addr, size_t length)
+static inline int uffd_watch_missing(struct __test_metadata *_metadata,
+				     void *addr, size_t length)
 {
 	struct uffdio_api api = { .api = UFFD_API };
 	struct uffdio_register reg = {
 		.range = { .start = (uintptr_t)addr, .len = length },
 		.mode = UFFDIO_REGISTER_MODE_MISSING,
 	};
-	int uffd = syscall(SYS_userfaultfd, O_CLOEXEC), err;
+	int uffd = syscall(SYS_userfaultfd, O_CLOEXEC);
 
 	if (uffd < 0)
 		return -errno;
-	if (ioctl(uffd, UFFDIO_API, &api) ||
-	    ioctl(uffd, UFFDIO_REGISTER, &reg)) {
-		err = -errno;
-		close(uffd);
-		return err;
-	}
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_API, &api));
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_REGISTER, &reg));
 	return uffd;
 }
 
