@@ -720,21 +720,30 @@ static void failed_alloc(FIXTURE_DATA(fault) *self, int ret)
 		problem(self, "a failed alloc left a region behind");
 }
 
-static void done_alloc(FIXTURE_DATA(fault) *self)
+/*
+ * A successful alloc of 3 pages as handle @h of @pool, which held @regions
+ * regions of @length bytes before: counted, and reading as zeros.
+ */
+static void check_allocated(FIXTURE_DATA(fault) *self, int pool, uint64_t h,
+			    uint64_t regions, uint64_t length)
 {
 	struct softmem_stats stats;
 
-	if (!self->a) {
+	if (!h) {
 		problem(self, "alloc returned handle 0");
 		return;
 	}
-	if (pool_stats(self->pool, &stats) ||
-	    stats.regions != self->base.regions + 1 ||
-	    stats.length_bytes != self->base.length_bytes + 3 * self->page)
+	if (pool_stats(pool, &stats) || stats.regions != regions + 1 ||
+	    stats.length_bytes != length + 3 * self->page)
 		problem(self, "alloc: pool counters wrong");
-	if (small_matches(self->pool, self->a, 0, 3 * self->page,
-			   REGION_ZERO) != 1)
+	if (small_matches(pool, h, 0, 3 * self->page, REGION_ZERO) != 1)
 		problem(self, "a new region does not read as zeros");
+}
+
+static void done_alloc(FIXTURE_DATA(fault) *self)
+{
+	check_allocated(self, self->pool, self->a, self->base.regions,
+			self->base.length_bytes);
 }
 
 /*
@@ -764,18 +773,7 @@ static void failed_alloc_first(FIXTURE_DATA(fault) *self, int ret)
 
 static void done_alloc_first(FIXTURE_DATA(fault) *self)
 {
-	struct softmem_stats stats;
-
-	if (!self->peer) {
-		problem(self, "alloc returned handle 0");
-		return;
-	}
-	if (pool_stats(self->other, &stats) || stats.regions != 1 ||
-	    stats.length_bytes != 3 * self->page)
-		problem(self, "alloc: pool counters wrong");
-	if (small_matches(self->other, self->peer, 0, 3 * self->page,
-			   REGION_ZERO) != 1)
-		problem(self, "a new region does not read as zeros");
+	check_allocated(self, self->other, self->peer, 0, 0);
 }
 
 /* free */
