@@ -45,6 +45,11 @@ uptime() {
 	echo "$up"
 }
 
+# elapsed FROM TO: seconds between two uptimes, to a tenth.
+elapsed() {
+	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'
+}
+
 # timed LOG: passes a binary's KTAP through, and into LOG, with the time of
 # each case after its result line ("# case NAME took N.N s"): from the
 # result before it, so a case's fixture is counted in.
@@ -56,8 +61,7 @@ timed() {
 		"ok "[0-9]* | "not ok "[0-9]*)
 			now=$(uptime)
 			case_name=${line#*ok [0-9]* }
-			echo "# case ${case_name%% #*} took $(awk -v a="$prev" -v b="$now" \
-				'BEGIN { printf "%.1f", b - a }') s"
+			echo "# case ${case_name%% #*} took $(elapsed "$prev" "$now") s"
 			prev=$now
 			;;
 		esac
@@ -71,8 +75,7 @@ for t in $tests; do
 	echo "# selftest $name"
 	start=$(uptime)
 	{ "$t" 2>&1; echo $? > "$tmp/$name.rc"; } | timed "$log"
-	echo "# selftest $name took $(awk -v a="$start" -v b="$(uptime)" \
-		'BEGIN { printf "%.1f", b - a }') s"
+	echo "# selftest $name took $(elapsed "$start" "$(uptime)") s"
 	# A test killed before its teardown must not leave the module's
 	# limits changed for the tests after it.
 	for p in $params; do
