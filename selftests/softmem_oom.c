@@ -120,17 +120,18 @@ static void __attribute__((noreturn)) holder_softmem(int fd)
 		int ret = region_alloc_filled(pool, 4 * MiB, 1, &h);
 
 		if (ret) {
-			uint64_t live[NR_MODULE_LIVE_STATS] = { 0 };
+			uint64_t pools = 0, resident = 0;
 
-			module_live_read(live);
+			module_stat("pools", &pools);
+			module_stat("resident_bytes", &resident);
 			ksft_print_msg("A: %s after %llu MiB, %llu MiB free (node 0 %llu, node 1 %llu); softmem: %llu pools, %llu MiB resident\n",
 				       strerror(-ret),
 				       (unsigned long long)(done / MiB),
 				       (unsigned long long)(meminfo_bytes("MemFree") / MiB),
 				       (unsigned long long)(node_meminfo(0, "MemFree") / MiB),
 				       (unsigned long long)(node_meminfo(1, "MemFree") / MiB),
-				       (unsigned long long)live[0],
-				       (unsigned long long)(live[3] / MiB));
+				       (unsigned long long)pools,
+				       (unsigned long long)(resident / MiB));
 			_exit(2);
 		}
 	}
