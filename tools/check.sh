@@ -79,7 +79,7 @@ result() {
 		echo "ok - $1"
 	else
 		failed=$((failed + 1))
-		echo "not ok - $1"
+		echo "not ok - $1" | tee -a "$logs/host-failures.out"
 	fi
 }
 
@@ -378,6 +378,9 @@ run_leg() {
 				echo "ok - $version: demo $mode (quick) prints its table and plot"
 			else
 				tail -n 30 "$logs/demo-$mode.log"
+				# The summary repeats which way failed and why.
+				grep -A 16 ': FAILED' "$logs/demo-$mode.log" \
+					>"$logs/demo-$mode.why"
 				leg_fail=$((leg_fail + 1))
 				echo "not ok - $version: demo $mode (quick) prints its table and plot"
 			fi
@@ -410,7 +413,7 @@ if [ ${#background[@]} -gt 0 ]; then
 fi
 for leg in "${foreground[@]}"; do
 	run_leg "$leg"
-done
+done | tee "$logs/foreground-legs.out"
 
 # Installing: make install, DKMS on every leg's headers, the Debian
 # packages built, linted, and installed and used in a Debian guest.
@@ -453,5 +456,18 @@ summary+=("$pkg_summary")
 
 echo "== summary (logs in $logs)"
 printf '%s\n' "${summary[@]}"
+# Every failure again, with the reasons kept for it: a reader of the run's
+# last lines (CI shows only those) sees what failed without the logs.
+if [ "$failed" -gt 0 ]; then
+	echo "failures:"
+	cat "$logs/lint.log" "$logs/host-failures.out" \
+		"$logs/foreground-legs.out" "$logs/background-legs.out" \
+		"$logs/package-check.log" 2>/dev/null | grep '^not ok' | sed 's/^/  /'
+	for why in "$logs"/*.why; do
+		[ -s "$why" ] || continue
+		echo "  ${why##*/}:"
+		head -n 20 "$why" | sed 's/^/    /'
+	done
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
