@@ -256,7 +256,8 @@ static struct page *softmem_page_new(struct softmem_region *region, int nid)
 
 /*
  * What the write of page @index of @region gets: a charged, zeroed huge folio
- * for its chunk if the chunk wants one and the allocator has one, else a
+ * for its chunk if the chunk wants one, the pool has room for it without
+ * discarding any of its suspended regions and the allocator has one, else a
  * base page as softmem_page_new() gives.  *@base_chunk is the chunk this
  * write already fell back to base pages for, which it does not try again.
  */
@@ -271,7 +272,7 @@ static struct page *softmem_chunk_new(struct softmem_region *region,
 
 	if (chunk != *base_chunk &&
 	    softmem_chunk_wants_huge(region, backing, index) &&
-	    !softmem_pool_charge(pool, SOFTMEM_HUGE_PAGES)) {
+	    !softmem_pool_charge_spare(pool, SOFTMEM_HUGE_PAGES)) {
 		page = softmem_huge_alloc(nid);
 		if (page) {
 			set_page_private(page, chunk << SOFTMEM_HUGE_ORDER);

@@ -270,6 +270,20 @@ int softmem_pool_charge(struct softmem_pool *pool, unsigned long nr)
 	return ret;
 }
 
+/*
+ * Accounts @nr new resident pages to @pool only if they fit as things are:
+ * for pages the caller can do without (a huge folio, where base pages would
+ * do), which are not worth the pool's own suspended regions.
+ */
+int softmem_pool_charge_spare(struct softmem_pool *pool, unsigned long nr)
+{
+	int ret = softmem_pool_try_charge(pool, nr);
+
+	if (!ret)
+		softmem_manager_charged();
+	return ret;
+}
+
 void softmem_pool_uncharge(struct softmem_pool *pool, unsigned long nr)
 {
 	softmem_stat_add(pool, SOFTMEM_STAT_RESIDENT_PAGES, -(long)nr);

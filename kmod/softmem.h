@@ -342,6 +342,7 @@ unsigned long softmem_pool_discard_own(struct softmem_pool *pool,
 int softmem_pool_set_limit(struct softmem_pool *pool, u64 limit_bytes);
 int softmem_pool_set_policy(struct softmem_pool *pool, u32 policy);
 int softmem_pool_charge(struct softmem_pool *pool, unsigned long nr);
+int softmem_pool_charge_spare(struct softmem_pool *pool, unsigned long nr);
 void softmem_pool_uncharge(struct softmem_pool *pool, unsigned long nr);
 int softmem_pool_charge_region(struct softmem_pool *pool);
 int softmem_pool_charge_handle(struct softmem_pool *pool);
