@@ -399,6 +399,35 @@ static void *protect_when_started(void *p)
 }
 
 /*
+ * Runs the batch of entries @e[0..@n) from @arg, a page of its own made
+ * writable first, while another thread makes it read-only once the batch
+ * has applied an entry: 0 or -errno.
+ */
+static int batch_protected(int pool, struct softmem_batch *arg,
+			   struct softmem_batch_entry *e, unsigned int n)
+{
+	struct protector pr = { .arg = arg, .page = page_size() };
+	pthread_t thread;
+	int ret;
+
+	if (mprotect(arg, pr.page, PROT_READ | PROT_WRITE))
+		return -errno;
+	*arg = (struct softmem_batch) {
+		.size = sizeof(*arg),
+		.entries = (uintptr_t)e,
+		.count = n,
+		.entry_size = sizeof(*e),
+	};
+	ret = pthread_create(&thread, NULL, protect_when_started, &pr);
+	if (ret)
+		return -ret;
+	ret = softmem_raw_ioctl(pool, SOFTMEM_IOC_BATCH, arg);
+	pr.stop = true;
+	pthread_join(thread, NULL);
+	return ret;
+}
+
+/*
  * The same, on kernels without userfaultfd too: the struct made read-only
  * by another thread as soon as a long batch has applied an entry.  The
  * batch stops with EFAULT; done as last written counts entries applied
@@ -412,9 +441,7 @@ TEST_F_TIMEOUT(batch, struct_made_read_only_stops_with_efault, 300)
 	struct softmem_batch_entry *e = calloc(n, sizeof(*e));
 	size_t page = page_size();
 	struct softmem_batch *arg;
-	struct protector pr;
 	unsigned int i, round;
-	pthread_t thread;
 	int ret = 0;
 	uint64_t h;
 
@@ -424,25 +451,13 @@ TEST_F_TIMEOUT(batch, struct_made_read_only_stops_with_efault, 300)
 	ASSERT_NE(MAP_FAILED, arg);
 	ASSERT_EQ(0, softmem_alloc(self->pool, page, &h));
 	for (round = 0; round < 20 && ret != -EFAULT; round++) {
-		ASSERT_EQ(0, mprotect(arg, page, PROT_READ | PROT_WRITE));
 		for (i = 0; i < n; i++)
 			e[i] = (struct softmem_batch_entry) {
 				.handle = h, .op = i % 2 ? SOFTMEM_BATCH_RESUME :
 							   SOFTMEM_BATCH_SUSPEND,
 				.state = 0xdead, .error = 0x5a5a,
 			};
-		*arg = (struct softmem_batch) {
-			.size = sizeof(*arg),
-			.entries = (uintptr_t)e,
-			.count = n,
-			.entry_size = sizeof(*e),
-		};
-		pr = (struct protector) { .arg = arg, .page = page };
-		ASSERT_EQ(0, pthread_create(&thread, NULL, protect_when_started,
-					    &pr));
-		ret = softmem_raw_ioctl(self->pool, SOFTMEM_IOC_BATCH, arg);
-		pr.stop = true;
-		pthread_join(thread, NULL);
+		ret = batch_protected(self->pool, arg, e, n);
 		ASSERT_TRUE(ret == 0 || ret == -EFAULT) TH_LOG("%s", err_name(ret));
 	}
 	TH_LOG("%u rounds, stopped after %u of %u entries", round, arg->done,
@@ -463,6 +478,74 @@ TEST_F_TIMEOUT(batch, struct_made_read_only_stops_with_efault, 300)
 	EXPECT_EQ(0, softmem_resume(self->pool, h, NULL));
 	EXPECT_EQ(0, softmem_write(self->pool, h, 0, "x", 1));
 	munmap(arg, page);
+	free(e);
+}
+
+/*
+ * The same with resumes that each find their region discarded: the entry
+ * whose done the batch could not write is applied and written back, but
+ * user space must take it as not done, so its region's loss is reported
+ * again by the next resume; the entries before it are reported, those
+ * after it untouched.  A round the batch finishes first writes the regions
+ * again for the next.
+ */
+TEST_F_TIMEOUT(batch, done_unwritable_after_discarded_resume_keeps_loss, 300)
+{
+	const unsigned int n = 2048;
+	struct softmem_batch_entry *e = calloc(n, sizeof(*e));
+	uint64_t *h = calloc(n, sizeof(*h));
+	size_t page = page_size();
+	struct softmem_batch *arg;
+	unsigned int i, round, k;
+	int ret = 0;
+
+	ASSERT_NE(NULL, e);
+	ASSERT_NE(NULL, h);
+	arg = mmap(NULL, page, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, arg);
+	for (i = 0; i < n; i++)
+		ASSERT_EQ(0, softmem_alloc(self->pool, page, &h[i]));
+	for (round = 0; round < 20; round++) {
+		for (i = 0; i < n; i++) {
+			ASSERT_EQ(0, softmem_write(self->pool, h[i], 0, "x", 1));
+			ASSERT_EQ(0, softmem_suspend(self->pool, h[i]));
+		}
+		ASSERT_EQ(0, drop_caches());
+		fill(e, h, n, SOFTMEM_BATCH_RESUME);
+		ret = batch_protected(self->pool, arg, e, n);
+		ASSERT_TRUE(ret == 0 || ret == -EFAULT) TH_LOG("%s", err_name(ret));
+		if (ret == -EFAULT && arg->done < n)
+			break;
+	}
+	k = arg->done;
+	TH_LOG("%u rounds, stopped after %u of %u entries", round + 1, k, n);
+	ASSERT_EQ(-EFAULT, ret);
+	ASSERT_GT(n, k);
+	EXPECT_LT(0, k);
+	for (i = 0; i < k; i++)
+		if (e[i].error || e[i].state != SOFTMEM_DISCARDED)
+			break;
+	EXPECT_EQ(k, i) TH_LOG("entry %u: error %lld, state %u", i,
+			       (long long)e[i].error, e[i].state);
+	/* Applied and written back, but past done: the loss stays. */
+	EXPECT_EQ(0, e[k].error);
+	EXPECT_EQ(SOFTMEM_DISCARDED, e[k].state);
+	EXPECT_EQ(SOFTMEM_DISCARDED, region_resume_state(self->pool, h[k]));
+	EXPECT_EQ(SOFTMEM_INTACT, region_resume_state(self->pool, h[k]));
+	/* Reported before it; never applied after it. */
+	if (k)
+		EXPECT_EQ(SOFTMEM_INTACT, region_resume_state(self->pool,
+							      h[k - 1]));
+	for (i = k + 1; i < n; i++)
+		if (e[i].error != 0x5a5a || e[i].state != 0xdead)
+			break;
+	EXPECT_EQ(n, i) TH_LOG("entry %u past done was written", i);
+	if (k + 1 < n)
+		EXPECT_EQ(SOFTMEM_DISCARDED, region_resume_state(self->pool,
+								 h[k + 1]));
+	munmap(arg, page);
+	free(h);
 	free(e);
 }
 

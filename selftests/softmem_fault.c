@@ -83,6 +83,7 @@
 #include "softmem_test.h"
 
 #include <glob.h>
+#include <sched.h>
 #include <linux/kcov.h>
 #include <stdarg.h>
 #include <sys/ioctl.h>
@@ -2987,6 +2988,123 @@ TEST_F(fault, armed_alloc_fails_then_works)
 	EXPECT_EQ(self->usercopy ? -EFAULT : -ENOMEM, ret);
 	ASSERT_EQ(0, softmem_alloc(self->pool, self->page, &h));
 	EXPECT_EQ(0, softmem_free(self->pool, h));
+}
+
+/* The first CPU of NUMA node @nid, -1 for none. */
+static int node_first_cpu(int nid)
+{
+	char path[64], text[64];
+
+	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/cpulist",
+		 nid);
+	if (read_file(path, text, sizeof(text)) || text[0] < '0' ||
+	    text[0] > '9')
+		return -1;
+	return atoi(text);
+}
+
+/*
+ * The pool's resumed bytes on node @nid: resident, less suspended (which a
+ * write short of memory may discard), 0 when they cannot be read.
+ */
+static uint64_t node_resumed(FIXTURE_DATA(fault) *self, int nid)
+{
+	struct softmem_node_stats st = { .size = sizeof(st) };
+
+	if (softmem_node_stats(self->pool, nid, &st))
+		return 0;
+	return st.resident_bytes - st.suspended_bytes;
+}
+
+/*
+ * Sweeps fail-nth over the first write into a fresh region of @length
+ * bytes, on node @node (-1: where softmem places it), from CPU @cpu: the
+ * write either fails with ENOMEM or EFAULT and leaves the region unwritten,
+ * or succeeds (the failure absorbed) and the byte reads back, its page
+ * counted on @node when one was asked for (a page allocation that failed
+ * may have discarded the pool's suspended region, and then succeeded).
+ * Returns the absorbed failures.
+ */
+static unsigned int first_write_sweep(struct __test_metadata *_metadata,
+				      FIXTURE_DATA(fault) *self, int cpu,
+				      int node, uint64_t length)
+{
+	unsigned int nth, sites = 0, absorbed = 0, left;
+	uint64_t h, before = 0;
+	cpu_set_t set;
+	int ret, injected;
+	char c;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(set), &set));
+	for (nth = 0; nth <= sites; nth++) {
+		ret = node < 0 ? softmem_alloc(self->pool, length, &h) :
+		      softmem_alloc_on_node(self->pool, length, node, &h);
+		ASSERT_EQ(0, ret) TH_LOG("alloc: %s", err_name(ret));
+		if (node >= 0)
+			before = node_resumed(self, node);
+		ASSERT_EQ(0, fail_nth_arm(self, nth ? nth : COUNT_ARM));
+		ret = softmem_write(self->pool, h, 0, "x", 1);
+		if (nth) {
+			injected = fail_nth_disarm(self);
+			ASSERT_LE(0, injected);
+		} else {
+			ASSERT_EQ(0, fail_nth_left(self, &left));
+			sites = COUNT_ARM - left;
+			injected = 0;
+		}
+		ASSERT_EQ(0, softmem_read(self->pool, h, 0, &c, 1));
+		if (ret) {
+			EXPECT_TRUE(ret == -ENOMEM || ret == -EFAULT)
+				TH_LOG("failure %u: %s", nth, err_name(ret));
+			EXPECT_EQ(0, c) TH_LOG("failure %u", nth);
+		} else {
+			EXPECT_EQ('x', c) TH_LOG("failure %u", nth);
+			if (node >= 0)
+				EXPECT_EQ(before + self->page,
+					  node_resumed(self, node))
+					TH_LOG("failure %u", nth);
+			absorbed += injected;
+		}
+		ASSERT_EQ(0, softmem_free(self->pool, h));
+	}
+	CPU_ZERO(&set);
+	for (nth = 0; nth < CPU_SETSIZE; nth++)
+		CPU_SET(nth, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	return absorbed;
+}
+
+/*
+ * A region's first write places its page set and first page: on the
+ * region's node when it has one (here from a CPU of the other node), else
+ * on the writer's node, or on a roomier one when the writer's lacks room
+ * for the whole region (here a region the size of all memory, from a CPU
+ * of each node).  Failing any allocation on the way fails the write with
+ * nothing written, or is absorbed: a page that cannot be had on the
+ * roomier node is taken where the first one was, a page short of memory
+ * after a discard of the pool's own suspended region.
+ */
+TEST_F(fault, first_write_absorbs_failed_placement)
+{
+	uint64_t whole = meminfo_bytes("MemTotal");
+	unsigned int absorbed = 0;
+	int nid, cpu;
+
+	if (!node_exists(1))
+		SKIP(return, "one NUMA node: nowhere else to place a page");
+	for (nid = 0; nid < 2; nid++) {
+		cpu = node_first_cpu(nid);
+		if (cpu < 0)
+			continue;
+		absorbed += first_write_sweep(_metadata, self, cpu, !nid,
+					      self->page);
+		absorbed += first_write_sweep(_metadata, self, cpu, -1,
+					      page_round_up(whole));
+	}
+	TH_LOG("%u injected failures absorbed", absorbed);
+	EXPECT_LT(0, absorbed);
 }
 
 /* Each distinct point: softmem's block that made the failing call. */

@@ -382,6 +382,7 @@ static const struct init_failure init_failures[] = {
 	{ "region cache", "softmem_regions_init", true, "sysfs_slab_add", 1 },
 	{ "handle cache", "softmem_handles_init", true, "sysfs_slab_add", 1 },
 	{ "pseudo filesystem", "softmem_export_init", true, NULL, 1 },
+	{ "pseudo filesystem's context", "softmem_export_init", true, NULL, 2 },
 	{ "shrinker", "softmem_reclaim_init", true, NULL, 1 },
 	{ "first list_lru", "softmem_reclaim_init", true, "shrinker_alloc", 1 },
 	{ "second list_lru", "softmem_reclaim_init", true, "shrinker_alloc", 2 },

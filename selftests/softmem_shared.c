@@ -22,6 +22,8 @@
 #include <sys/resource.h>
 
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 
 #define SHARED_REGIONS	16
@@ -836,6 +838,72 @@ TEST_F(shared, import_counts_against_pool_max_regions)
 	ASSERT_EQ(0, softmem_import(self->b, fd, &hb2, NULL));
 	EXPECT_EQ(1, region_matches(self->b, hb2, 0, self->page, 2));
 	EXPECT_EQ(0, close(fd));
+}
+
+/* Exports the handle of each round the test starts, beside the test. */
+struct export_racer {
+	int pool;
+	atomic_uint_fast64_t handle;
+	atomic_uint round;		/* bumped to start a round */
+	atomic_uint finished;		/* the last round exported in */
+	atomic_bool stop;
+	int fd;
+};
+
+static void *race_export(void *p)
+{
+	struct export_racer *r = p;
+	unsigned int seen = 0, round;
+
+	for (;;) {
+		while ((round = atomic_load(&r->round)) == seen &&
+		       !atomic_load(&r->stop))
+			;
+		if (round == seen)
+			return NULL;
+		seen = round;
+		r->fd = softmem_export(r->pool, atomic_load(&r->handle), 0);
+		atomic_store(&r->finished, round);
+	}
+}
+
+/*
+ * Two threads export a region no file was made for yet, at once: both get
+ * a file, and both files are of the region's one inode, whichever thread
+ * made it (the other's is dropped).  Bounded by rounds, not time.
+ */
+TEST_F_TIMEOUT(shared, racing_first_exports_share_one_inode, 300)
+{
+	unsigned int rounds = debug_kernel() ? 1000 : 3000;
+	struct export_racer r = { .pool = self->a };
+	unsigned int round, same = 0;
+	struct stat mine, theirs;
+	pthread_t thread;
+	uint64_t h;
+	int fd;
+
+	ASSERT_EQ(0, pthread_create(&thread, NULL, race_export, &r));
+	for (round = 1; round <= rounds; round++) {
+		ASSERT_EQ(0, softmem_alloc(self->a, self->page, &h));
+		atomic_store(&r.handle, h);
+		atomic_store(&r.round, round);
+		fd = softmem_export(self->a, h, 0);
+		while (atomic_load(&r.finished) != round)
+			;
+		ASSERT_LE(0, fd) TH_LOG("round %u: %s", round, err_name(fd));
+		ASSERT_LE(0, r.fd) TH_LOG("round %u: %s", round,
+					  err_name(r.fd));
+		ASSERT_EQ(0, fstat(fd, &mine));
+		ASSERT_EQ(0, fstat(r.fd, &theirs));
+		same += mine.st_ino == theirs.st_ino &&
+			mine.st_dev == theirs.st_dev;
+		EXPECT_EQ(0, close(r.fd));
+		EXPECT_EQ(0, close(fd));
+		ASSERT_EQ(0, softmem_free(self->a, h));
+	}
+	atomic_store(&r.stop, true);
+	pthread_join(thread, NULL);
+	EXPECT_EQ(rounds, same);
 }
 
 TEST_HARNESS_MAIN
