@@ -18,8 +18,8 @@
 #   - packaging (tools/package-check.sh): make install and uninstall, DKMS
 #     against every leg's headers, the Debian packages built and linted,
 #     then installed with apt and used in a Debian guest.
-# The debug leg runs beside the others (BACKGROUND_LEGS): its lines come
-# after theirs.
+# The debug and KCSAN legs run beside the others (BACKGROUND_LEGS): their
+# lines come after theirs.
 # Exits non-zero on any failure.  Installs the host packages it needs.
 set -uo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -390,11 +390,12 @@ run_leg() {
 		>"$logs/leg-$leg.counts"
 }
 
-# BACKGROUND_LEGS (default debug) run in the background, beside the other
-# legs and packaging; their lines come out when they are done.  A guest's
-# second vCPU idles through most tests, so two guests share 2 cores well: a
-# whole check took 49.7 minutes so, 71 in turn (BACKGROUND_LEGS=).
-BACKGROUND_LEGS=${BACKGROUND_LEGS-debug}
+# BACKGROUND_LEGS (default debug, then kcsan) run in turn in the
+# background, beside the other legs and packaging; their lines come out when
+# they are done.  A guest's second vCPU idles through most tests, so two
+# guests share 2 cores well: a whole check took 49.7 minutes so, 71 in turn
+# (BACKGROUND_LEGS=).  The two lanes take about as long as each other.
+BACKGROUND_LEGS=${BACKGROUND_LEGS-debug kcsan}
 background=() foreground=()
 for leg in $KERNELS; do
 	case " $BACKGROUND_LEGS " in
