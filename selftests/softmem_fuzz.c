@@ -82,7 +82,7 @@
 #define FUZZ_THREADS		3
 #define FUZZ_SEED		0xf022ULL
 #define FUZZ_CALLS_DEBUG	200000ULL
-#define FUZZ_CALLS_STOCK	300000ULL	/* more than on the debug kernel */
+#define FUZZ_CALLS_STOCK	250000ULL	/* more than on the debug kernel */
 #define FUZZ_REPORTS		20	/* unexpected results printed */
 #define POOL_SLOTS		32
 #define DATA_BYTES		(64 * KiB)

@@ -874,7 +874,7 @@ static void *race_export(void *p)
  */
 TEST_F_TIMEOUT(shared, racing_first_exports_share_one_inode, 300)
 {
-	unsigned int rounds = debug_kernel() ? 1000 : 3000;
+	unsigned int rounds = 1000;
 	struct export_racer r = { .pool = self->a };
 	unsigned int round, same = 0;
 	struct stat mine, theirs;

@@ -77,7 +77,7 @@
 #define REGION_MAX_PAGES	4
 #define STRESS_SEED		0x50f7e3ULL
 #define STRESS_OPS_DEBUG	1000000ULL
-#define STRESS_OPS_STOCK	750000ULL
+#define STRESS_OPS_STOCK	500000ULL
 /* Steps, per mille, that share or map a region (export, import, mmap). */
 #define NEW_OPS_STOCK		100
 #define NEW_OPS_DEBUG		50
