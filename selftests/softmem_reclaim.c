@@ -536,9 +536,11 @@ static void check_placement(struct __test_metadata *_metadata,
 	/*
 	 * Independent of the module, but blurred by pages parked on per-cpu
 	 * lists and by what other tasks free meanwhile (a debug kernel's
-	 * KASAN quarantine and kmemleak): half of it must show on the node.
+	 * KASAN quarantine and kmemleak): a quarter of it must show on the
+	 * node, less on the other (29 of 64 MiB showed once on 6.12 beside
+	 * another guest, with the module's own count exact).
 	 */
-	EXPECT_LE(length / 2, grew[want]);
+	EXPECT_LE(length / 4, grew[want]);
 	EXPECT_GT(length / 4, grew[!want]);
 	EXPECT_EQ(1, region_matches(self->pool, h, 0, length, 7));
 }
@@ -583,7 +585,7 @@ TEST_F_TIMEOUT(reclaim, numa_node_pressure_discards_only_its_regions, 300)
 	const int per_node = 16;
 	const uint64_t length = 4 * MiB, total = per_node * length;
 	struct softmem_node_stats st;
-	uint64_t h[2][16], take, beyond;
+	uint64_t h[2][16], take, beyond, node_free;
 	int nid, i, lost[2] = { 0, 0 };
 	pid_t hog;
 
@@ -609,12 +611,16 @@ TEST_F_TIMEOUT(reclaim, numa_node_pressure_discards_only_its_regions, 300)
 	/*
 	 * What node 1 can give besides the regions (page cache, slab) comes
 	 * first or alongside: ask for that too, and 16 MiB more, short of
-	 * all 64 MiB of regions there.
+	 * all 64 MiB of regions there.  The clean page cache goes first
+	 * ("1": no shrinker runs), or a cache of over 32 MiB could meet the
+	 * whole pressure before reclaim got to the regions.
 	 */
+	ASSERT_EQ(0, write_file("/proc/sys/vm/drop_caches", "1"));
 	beyond = 16 * MiB + node_meminfo(1, "Active(file)") +
 		 node_meminfo(1, "Inactive(file)") +
 		 node_meminfo(1, "SReclaimable");
-	take = node_meminfo(1, "MemFree") - high_watermarks(1) +
+	node_free = node_meminfo(1, "MemFree");
+	take = node_free - high_watermarks(1) +
 	       (beyond < 48 * MiB ? beyond : 48 * MiB);
 	hog = fork();
 	ASSERT_LE(0, hog);
@@ -652,8 +658,11 @@ TEST_F_TIMEOUT(reclaim, numa_node_pressure_discards_only_its_regions, 300)
 		EXPECT_EQ(total - lost[nid] * length, st.resident_bytes);
 		EXPECT_EQ(0, st.suspended_bytes);
 	}
-	TH_LOG("node 1 pressure of %llu MiB discarded %d node-0 and %d node-1 regions",
-	       (unsigned long long)(take / MiB), lost[0], lost[1]);
+	TH_LOG("node 1 pressure of %llu MiB (free %llu, cache and slab %llu) discarded %d node-0 and %d node-1 regions",
+	       (unsigned long long)(take / MiB),
+	       (unsigned long long)(node_free / MiB),
+	       (unsigned long long)((beyond - 16 * MiB) / MiB), lost[0],
+	       lost[1]);
 	EXPECT_EQ(0, lost[0]);
 	EXPECT_LT(0, lost[1]);
 	EXPECT_EQ(-EINVAL, softmem_node_stats(self->pool, 1 << 20, &st));
