@@ -3069,10 +3069,6 @@ static unsigned int first_write_sweep(struct __test_metadata *_metadata,
 		}
 		ASSERT_EQ(0, softmem_free(self->pool, h));
 	}
-	CPU_ZERO(&set);
-	for (nth = 0; nth < CPU_SETSIZE; nth++)
-		CPU_SET(nth, &set);
-	sched_setaffinity(0, sizeof(set), &set);
 	return absorbed;
 }
 
