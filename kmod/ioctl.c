@@ -503,7 +503,7 @@ static int softmem_ioc_configure(struct softmem_pool *pool, void *data)
 			return ret;
 	}
 	if (arg->flags & SOFTMEM_CONFIGURE_LIMIT)
-		return softmem_pool_set_limit(pool, arg->limit_bytes);
+		softmem_pool_set_limit(pool, arg->limit_bytes);
 	return 0;
 }
 

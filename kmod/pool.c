@@ -183,19 +183,20 @@ int softmem_pool_set_policy(struct softmem_pool *pool, u32 policy)
 	return ret;
 }
 
-int softmem_pool_set_limit(struct softmem_pool *pool, u64 limit_bytes)
+/*
+ * Sets @pool's limit, which the caller has checked against
+ * softmem_pool_max_pages(), and discards the pool's own suspended regions
+ * down to it.
+ */
+void softmem_pool_set_limit(struct softmem_pool *pool, u64 limit_bytes)
 {
 	unsigned long limit = limit_bytes >> PAGE_SHIFT;
 	unsigned long resident;
 
-	if (limit > softmem_pool_max_pages())
-		return -EINVAL;
 	WRITE_ONCE(pool->limit_pages, limit);
-
 	resident = atomic_long_read(&pool->stats[SOFTMEM_STAT_RESIDENT_PAGES]);
 	if (resident > limit)
 		softmem_pool_discard_own(pool, resident - limit);
-	return 0;
 }
 
 static bool softmem_charge_counter(atomic_long_t *counter, unsigned long nr,

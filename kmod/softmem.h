@@ -339,7 +339,7 @@ void softmem_pool_get(struct softmem_pool *pool);
 void softmem_pool_put(struct softmem_pool *pool);
 unsigned long softmem_pool_discard_own(struct softmem_pool *pool,
 				       unsigned long nr_pages);
-int softmem_pool_set_limit(struct softmem_pool *pool, u64 limit_bytes);
+void softmem_pool_set_limit(struct softmem_pool *pool, u64 limit_bytes);
 int softmem_pool_set_policy(struct softmem_pool *pool, u32 policy);
 int softmem_pool_charge(struct softmem_pool *pool, unsigned long nr);
 int softmem_pool_charge_spare(struct softmem_pool *pool, unsigned long nr);

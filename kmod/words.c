@@ -40,7 +40,8 @@ bool softmem_words_valid(u32 nr)
 
 /*
  * Gives @pool @nr state words, all free; only before the pool's first
- * handle.  Handle numbers stay below @nr from then on.
+ * handle.  Handle numbers stay below @nr from then on.  The caller has
+ * checked @nr with softmem_words_valid().
  */
 int softmem_words_configure(struct softmem_pool *pool, u32 nr)
 {
@@ -48,8 +49,6 @@ int softmem_words_configure(struct softmem_pool *pool, u32 nr)
 	u64 *words;
 	int ret = 0;
 
-	if (!softmem_words_valid(nr))
-		return -EINVAL;
 	words = __vmalloc(array_size(nr, sizeof(u64)),
 			  SOFTMEM_GFP_KERNEL | __GFP_ZERO);
 	if (!words)
