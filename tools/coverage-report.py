@@ -12,9 +12,18 @@ and writes, in OUTDIR:
                  SRCDIR), so that each can be tested or given its reason;
                  each line with branches not taken says of which kind they
                  are (see KINDS), and a table at the top counts them by kind
-Prints summary.txt.  The kinds only sort the branches: every branch counts
-in the percentages, whatever its kind.  Lines gcovr marks as excluded or without code do not
-count, as in gcovr's own report.
+Prints summary.txt.
+
+The branch percentage counts the branches of softmem's own conditions:
+not those on lines of the kinds ASSERTION_KINDS, whose other side runs
+only when the kernel is broken (lockdep_assert_held() finding the lock
+free, a WARN or BUG firing) or belongs to the tracing core (the static
+key, RCU and lockdep checks a tracepoint expands to, the perf and output
+functions of trace.h).  The same line gives, in parentheses, the
+percentage of every branch gcov counts, those included.  Branches the
+compiler adds to softmem's own lines (UBSAN's checks of a bool's value,
+inlined helpers) count as softmem's.  Lines gcovr marks as excluded or
+without code do not count, as in gcovr's own report.
 """
 import json
 import os
@@ -32,6 +41,9 @@ KINDS = (
     ("own condition", lambda name, text: True),
 )
 
+# The kinds whose branches the branch percentage leaves out (see above).
+ASSERTION_KINDS = ("tracepoint", "lockdep", "WARN")
+
 
 def kind(name, text):
     """The kind of the branches of line @text of file @name."""
@@ -43,15 +55,20 @@ def pct(hit, total):
     return 100.0 * hit / total if total else 100.0
 
 
-def file_counts(lines):
-    """(lines run, lines, branches taken, branches) of one file's lines."""
-    run = code = taken = branches = 0
+def file_counts(name, lines, source):
+    """[lines run, lines, branches taken, branches, and the same two for
+    every branch] of one file's @lines; the first two branch counts leave
+    out ASSERTION_KINDS."""
+    counts = [0] * 6
     for line in lines:
-        code += 1
-        run += line["count"] > 0
-        branches += len(line["branches"])
-        taken += sum(b["count"] > 0 for b in line["branches"])
-    return run, code, taken, branches
+        branches = len(line["branches"])
+        taken = sum(b["count"] > 0 for b in line["branches"])
+        own = kind(name, source(line["line_number"])) not in ASSERTION_KINDS
+        counts = [c + d for c, d in zip(counts, (
+            1, line["count"] > 0, taken * own, branches * own,
+            taken, branches))]
+    run, code = counts[1], counts[0]
+    return [run, code] + counts[2:]
 
 
 def runs(numbers):
@@ -107,17 +124,14 @@ def main():
         data = json.load(f)
 
     rows, report = [], []
-    totals = [0, 0, 0, 0]
+    totals = [0] * 6
     by_kind = {}
     for entry in sorted(data["files"], key=lambda e: e["file"]):
         name = entry["file"]
         lines = [l for l in entry["lines"]
                  if not l.get("gcovr/noncode") and not l.get("gcovr/excluded")]
-        counts = file_counts(lines)
-        if counts[1] == 0:
+        if not lines:
             continue
-        totals = [t + c for t, c in zip(totals, counts)]
-        rows.append((name, counts))
         try:
             with open(os.path.join(srcdir, name), encoding="utf-8",
                       errors="replace") as f:
@@ -126,19 +140,27 @@ def main():
             text = []
         source = (lambda n, t=text: t[n - 1].rstrip()
                   if 0 < n <= len(t) else "")
+        counts = file_counts(name, lines, source)
+        totals = [t + c for t, c in zip(totals, counts)]
+        rows.append((name, counts))
         report += unreached(name, lines, source)
         untaken_by_kind(name, lines, source, by_kind)
     rows.append(("total", totals))
 
     width = max(len(name) for name, _ in rows)
-    summary = [f"{'file':<{width}}  {'lines':>11}{'':9}{'branches':>11}"]
-    for name, (run, code, taken, branches) in rows:
+    summary = [f"{'file':<{width}}  {'lines':>11}{'':9}{'branches':>11}"
+               f"{'':9}{'all branches':>13}"]
+    for name, (run, code, taken, branches, all_taken, every) in rows:
         summary.append(f"{name:<{width}}  {f'{run}/{code}':>11} "
                        f"{pct(run, code):5.1f} %  {f'{taken}/{branches}':>11} "
-                       f"{pct(taken, branches):5.1f} %")
-    run, code, taken, branches = totals
+                       f"{pct(taken, branches):5.1f} %  "
+                       f"{f'{all_taken}/{every}':>11} "
+                       f"{pct(all_taken, every):5.1f} %")
+    run, code, taken, branches, all_taken, every = totals
     summary.append(f"coverage: {pct(run, code):.1f} % lines, "
-                   f"{pct(taken, branches):.1f} % branches")
+                   f"{pct(taken, branches):.1f} % branches "
+                   f"({pct(all_taken, every):.1f} % of all, assertions and "
+                   f"tracepoints included)")
 
     with open(os.path.join(outdir, "summary.txt"), "w", encoding="utf-8") as f:
         f.write("\n".join(summary) + "\n")
@@ -146,7 +168,8 @@ def main():
               encoding="utf-8") as f:
         f.write("# Lines of kmod/ never run and lines whose branches were not "
                 "all taken,\n# per file (tools/coverage.sh).\n#\n"
-                "# Branches never taken, by kind:\n")
+                "# Branches never taken, by kind (the branch percentage "
+                "leaves out\n# " + ", ".join(ASSERTION_KINDS) + "):\n")
         for k, _ in KINDS:
             f.write(f"#   {k:<14} {by_kind.get(k, 0):5}\n")
         f.write(f"#   {'total':<14} {sum(by_kind.values()):5}\n\n")
