@@ -65,10 +65,9 @@ def file_counts(name, lines, source):
         taken = sum(b["count"] > 0 for b in line["branches"])
         own = kind(name, source(line["line_number"])) not in ASSERTION_KINDS
         counts = [c + d for c, d in zip(counts, (
-            1, line["count"] > 0, taken * own, branches * own,
+            line["count"] > 0, 1, taken * own, branches * own,
             taken, branches))]
-    run, code = counts[1], counts[0]
-    return [run, code] + counts[2:]
+    return counts
 
 
 def runs(numbers):
