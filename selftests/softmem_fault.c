@@ -1998,6 +1998,55 @@ static void done_imported_discarded_peer_resumed(FIXTURE_DATA(fault) *self)
 }
 
 /*
+ * Scene: as prepare_imported_discarded_peer_resumed(), and the other pool's
+ * handle has written the region whole again and suspended it: the imported
+ * handle's resume finds the region holding pages, resumed by it alone.  A
+ * report of that resume which cannot be written back must leave its loss
+ * to report without throwing the other holder's new data away.
+ */
+static int prepare_imported_discarded_rewritten(FIXTURE_DATA(fault) *self)
+{
+	size_t length = SCENE_PAGES * self->page;
+	int ret = prepare_imported_discarded_peer_resumed(self);
+
+	if (ret)
+		return ret;
+	pattern_fill(self->src, length, 0, SEED_NEW);
+	ret = softmem_write(self->other, self->peer, 0, self->src, length);
+	return ret ?: softmem_suspend(self->other, self->peer);
+}
+
+/*
+ * Whatever failed, the region is as the other holder left it: suspended
+ * (counted so in its pool, the other pool, and on reclaim's lists), with
+ * the new data, which the other holder reads.
+ */
+static void failed_imported_discarded_rewritten(FIXTURE_DATA(fault) *self,
+						int ret)
+{
+	uint64_t length = SCENE_PAGES * self->page;
+	struct softmem_stats stats;
+
+	if (pool_stats(self->other, &stats) || stats.suspended_bytes != length)
+		problem(self, "the other pool's suspended_bytes are %llu, not %llu",
+			(unsigned long long)stats.suspended_bytes,
+			(unsigned long long)length);
+	pattern_fill(self->want, length, 0, SEED_NEW);
+	peer_expect(self, "after a failed resume of the imported handle");
+}
+
+static void done_imported_discarded_rewritten(FIXTURE_DATA(fault) *self)
+{
+	if (!self->discarded)
+		problem(self, "a discarded region resumed as intact: the loss was never reported");
+	if (region_resume_state(self->other, self->peer) != SOFTMEM_INTACT)
+		problem(self, "the other pool's rewritten region was reported lost");
+	pattern_fill(self->want, SCENE_PAGES * self->page, 0, SEED_NEW);
+	scene_expect(self, self->a, "region rewritten by the other holder");
+	peer_expect(self, "after the rewrite");
+}
+
+/*
  * Scene: a lock-free handle (its pool has state words) of a discarded
  * region, peer in the other pool.  Its resume goes to the kernel, which
  * reports the loss; should that report not reach user space, the next
@@ -2124,6 +2173,10 @@ static const struct fault_op sharing_ops[] = {
 	  prepare_imported_discarded_peer_resumed, call_resume,
 	  failed_nothing, done_imported_discarded_peer_resumed,
 	  cleanup_shared },
+	{ IMPORTED "discard-rewritten", ALLOW_EFAULT,
+	  prepare_imported_discarded_rewritten, call_resume,
+	  failed_imported_discarded_rewritten,
+	  done_imported_discarded_rewritten, cleanup_shared },
 	{ "lockfree-discard", ALLOW_EFAULT, prepare_lockfree_discarded,
 	  call_resume_lockfree, failed_nothing, done_lockfree_discarded,
 	  cleanup_shared },
