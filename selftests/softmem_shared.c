@@ -23,6 +23,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
 
@@ -856,9 +857,10 @@ static void *race_export(void *p)
 	unsigned int seen = 0, round;
 
 	for (;;) {
+		/* Yields: with one CPU the test thread must run to start it. */
 		while ((round = atomic_load(&r->round)) == seen &&
 		       !atomic_load(&r->stop))
-			;
+			sched_yield();
 		if (round == seen)
 			return NULL;
 		seen = round;
@@ -889,7 +891,7 @@ TEST_F_TIMEOUT(shared, racing_first_exports_share_one_inode, 300)
 		atomic_store(&r.round, round);
 		fd = softmem_export(self->a, h, 0);
 		while (atomic_load(&r.finished) != round)
-			;
+			sched_yield();
 		ASSERT_LE(0, fd) TH_LOG("round %u: %s", round, err_name(fd));
 		ASSERT_LE(0, r.fd) TH_LOG("round %u: %s", round,
 					  err_name(r.fd));
