@@ -674,17 +674,21 @@ TEST_F_TIMEOUT(reclaim, numa_node_pressure_discards_only_its_regions, 300)
  * that holds it (-1 if none or more than one does).  A region's pages are
  * all on one node, and it is not enough room: the module looks for a
  * roomier node among those the policy allows, all of them for MPOL_LOCAL
- * and MPOL_PREFERRED, which only say where to start.
+ * and MPOL_PREFERRED, which only say where to start.  With @huge the region
+ * is SOFTMEM_ALLOC_HUGE: its first page is a huge folio where the allocator
+ * has one (its whole chunk resident), base pages otherwise.
  */
 static int big_region_node(struct __test_metadata *_metadata, int pool,
-			   size_t page, int mode, unsigned long mask)
+			   size_t page, int mode, unsigned long mask, bool huge)
 {
+	size_t chunk = page * (page / sizeof(uint64_t));
 	struct softmem_node_stats st;
 	int nid, node = -1;
 	uint64_t h;
 	pid_t child;
 
-	ASSERT_EQ(0, softmem_alloc(pool, SOFTMEM_MAX_LENGTH, &h));
+	ASSERT_EQ(0, huge ? softmem_alloc_huge(pool, SOFTMEM_MAX_LENGTH, &h) :
+			    softmem_alloc(pool, SOFTMEM_MAX_LENGTH, &h));
 	child = fork();
 	ASSERT_LE(0, child);
 	if (!child) {
@@ -698,7 +702,8 @@ static int big_region_node(struct __test_metadata *_metadata, int pool,
 	EXPECT_EQ(1, region_matches(pool, h, 0, page, 9));
 	for (nid = 0; nid < 2 && node_exists(nid); nid++) {
 		ASSERT_EQ(0, softmem_node_stats(pool, nid, &st));
-		if (st.resident_bytes == page)
+		if (st.resident_bytes == page ||
+		    (huge && st.resident_bytes == chunk))
 			node = node < 0 ? nid : -1;
 		else
 			EXPECT_EQ(0, st.resident_bytes);
@@ -707,32 +712,46 @@ static int big_region_node(struct __test_metadata *_metadata, int pool,
 	return node;
 }
 
-TEST_F(reclaim, numa_big_region_within_policy)
+/*
+ * Under each policy, the first page of a big region: a bound writer's stays
+ * on its nodes, one that only starts on a node ends on one; when the node
+ * it starts on has less room than the other, the page, a huge folio with
+ * @huge, is put on the other instead.
+ */
+static void big_region_within_policy(struct __test_metadata *_metadata,
+				     int pool, size_t page, bool huge)
 {
 	int node;
 
 	if (syscall(SYS_get_mempolicy, NULL, NULL, 0, NULL, 0) &&
 	    errno == ENOSYS)
 		SKIP(return, "no NUMA memory policies (CONFIG_NUMA=n)");
-	/* A bound writer's pages stay on its nodes, roomier ones or not. */
-	EXPECT_EQ(0, big_region_node(_metadata, self->pool, self->page,
-				     MPOL_BIND, 1));
+	EXPECT_EQ(0, big_region_node(_metadata, pool, page, MPOL_BIND, 1,
+				     huge));
 	if (node_exists(1)) {
-		EXPECT_EQ(1, big_region_node(_metadata, self->pool,
-					     self->page, MPOL_BIND, 2));
+		EXPECT_EQ(1, big_region_node(_metadata, pool, page, MPOL_BIND,
+					     2, huge));
 	}
 	/* Starting on either node, the page ends on one. */
-	node = big_region_node(_metadata, self->pool, self->page,
-			       MPOL_PREFERRED, 1);
+	node = big_region_node(_metadata, pool, page, MPOL_PREFERRED, 1, huge);
 	EXPECT_LE(0, node);
 	if (node_exists(1)) {
-		node = big_region_node(_metadata, self->pool, self->page,
-				       MPOL_PREFERRED, 2);
+		node = big_region_node(_metadata, pool, page, MPOL_PREFERRED,
+				       2, huge);
 		EXPECT_LE(0, node);
 	}
-	node = big_region_node(_metadata, self->pool, self->page, MPOL_LOCAL,
-			       0);
+	node = big_region_node(_metadata, pool, page, MPOL_LOCAL, 0, huge);
 	EXPECT_LE(0, node);
+}
+
+TEST_F(reclaim, numa_big_region_within_policy)
+{
+	big_region_within_policy(_metadata, self->pool, self->page, false);
+}
+
+TEST_F(reclaim, numa_big_huge_region_within_policy)
+{
+	big_region_within_policy(_metadata, self->pool, self->page, true);
 }
 
 TEST_HARNESS_MAIN
