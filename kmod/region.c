@@ -234,7 +234,9 @@ void softmem_region_take_resumed(struct softmem_region *region)
 void softmem_region_drop_resumed(struct softmem_region *region)
 {
 	lockdep_assert_held(&region->lock);
-	if (WARN_ON_ONCE(!region->resumed) || --region->resumed)
+	if (WARN_ON_ONCE(!region->resumed))
+		return;
+	if (--region->resumed)
 		return;
 	if (region->state == SOFTMEM_REGION_RESUMED)
 		softmem_region_suspend(region);
