@@ -2017,9 +2017,9 @@ static int prepare_imported_discarded_rewritten(FIXTURE_DATA(fault) *self)
 }
 
 /*
- * Whatever failed, the region is as the other holder left it: suspended
- * (counted so in its pool, the other pool, and on reclaim's lists), with
- * the new data, which the other holder reads.
+ * Whatever failed, the region is as the other holder left it: suspended,
+ * as its pool (the other pool) counts it, with the new data, which the
+ * other holder reads.
  */
 static void failed_imported_discarded_rewritten(FIXTURE_DATA(fault) *self,
 						int ret)
