@@ -57,13 +57,15 @@ KCSAN_FUZZ_CALLS=${KCSAN_FUZZ_CALLS:-100000}
 # cycles look for leaks, which the debug leg's kmemleak judges.
 KCSAN_LIFECYCLE_CYCLES=${KCSAN_LIFECYCLE_CYCLES:-21}
 # The debug leg's coverage of kmod/ must reach these (tools/coverage.sh):
-# lines, branches of softmem's own conditions (issue 13 asks 95 % and
-# 85 %), and every branch gcov counts, assertions and tracepoints included,
-# whose floor is what the tests reach now (83.5 %), so that a change that
-# loses branches of either kind fails.
+# lines (issue 13 asks 95 %); branches of softmem's own conditions, the
+# project's reading of the issue's 85 % of branches, which leaves out the
+# lines of assertions and tracepoints (tools/coverage-report.py); and every
+# branch gcov counts, those included, which is at 83.5 % (short of the
+# issue's 85 %), with a floor a little below, so that a change that loses
+# branches of either kind fails.
 COVERAGE_LINES=${COVERAGE_LINES:-95}
 COVERAGE_BRANCHES=${COVERAGE_BRANCHES:-85}
-COVERAGE_ALL_BRANCHES=${COVERAGE_ALL_BRANCHES:-83}
+COVERAGE_ALL_BRANCHES=${COVERAGE_ALL_BRANCHES:-82}
 logs="$top/build/check"
 rm -rf "$logs"
 mkdir -p "$logs"
@@ -137,7 +139,7 @@ result "SQLite page cache builds with -Wall -Wextra -Werror" $sqlite_status
 # "PASS FAIL SKIP SUMMARY" to $logs/leg-LEG.counts.
 run_leg() {
 	local leg=$1 leg_start=$SECONDS kdir version build leg_pass leg_fail leg_skip
-	local what field min unit verdict
+	local what min pattern verdict
 	echo "== kernel $leg"
 	kdir=$(tools/fetch-kernel.sh "$leg" 2>"$logs/fetch-$leg.log")
 	if [ -z "$kdir" ]; then
@@ -265,26 +267,29 @@ run_leg() {
 		# The one-line verdicts of fault injection, stress and fuzzing.
 		sed -nE 's/^# ((fault-injection|stress|fuzz): [0-9]+ .*)/\1/p' \
 			"$logs/tests-$version.log"
-		# The debug leg: "coverage: L % lines, B % branches (A % of
-		# all, ...)" of kmod/ (per file and lines not reached in
-		# $logs/coverage/).
+		# The debug leg: "coverage: L % lines, B % branches of
+		# softmem's own conditions (A % of every gcov branch, ...)" of
+		# kmod/ (per file and lines not reached in $logs/coverage/).
 		if [ "$leg" = debug ]; then
 			# Judged: at least COVERAGE_LINES % of lines,
 			# COVERAGE_BRANCHES % of the branches of softmem's own
-			# conditions and COVERAGE_ALL_BRANCHES % of all.
+			# conditions and COVERAGE_ALL_BRANCHES % of every branch.
 			if tools/coverage.sh --report "$logs/tests-$version.log" \
 				"build/$version/kmod" "$logs/coverage" \
 				>"$logs/coverage.out" 2>"$logs/coverage.log"; then
 				cat "$logs/coverage.out"
-				# L, B and A are fields 2, 5 and 8 ("(A").
-				for what in "2 $COVERAGE_LINES lines" \
-					"5 $COVERAGE_BRANCHES branches of its own conditions" \
-					"8 $COVERAGE_ALL_BRANCHES branches, assertions and tracepoints included"; do
-					read -r field min unit <<<"$what"
-					verdict="$version: coverage of kmod/: at least $min % of $unit"
-					if awk -v f="$field" -v min="$min" '/^coverage: / {
-						found = 1; v = $f; sub(/^\(/, "", v)
-						ok = v + 0 >= min }
+				# The number before each pattern: L, B and A.
+				for what in "$COVERAGE_LINES % lines" \
+					"$COVERAGE_BRANCHES % branches of softmem's own conditions" \
+					"$COVERAGE_ALL_BRANCHES % of every gcov branch"; do
+					read -r min pattern <<<"$what"
+					verdict="$version: coverage of kmod/: at least $min $pattern"
+					if awk -v pattern="$pattern" -v min="$min" '/^coverage: / {
+						found = 1
+						at = index($0, " " pattern)
+						v = substr($0, 1, at - 1)
+						sub(/.*[ (]/, "", v)
+						ok = at && v + 0 >= min }
 					     END { exit !(found && ok) }' "$logs/coverage.out"; then
 						echo "ok - $verdict"
 						leg_pass=$((leg_pass + 1))

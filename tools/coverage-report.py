@@ -6,7 +6,8 @@ Reads gcovr's JSON (--json) of softmem.ko's gcov counters (tools/coverage.sh)
 and writes, in OUTDIR:
   summary.txt    per kmod/ file and in total: lines run of lines with code,
                  branches taken of branches, and percentages; its last line is
-                 "coverage: L % lines, B % branches"
+                 "coverage: L % lines, B % branches of softmem's own
+                 conditions (A % of every gcov branch, ...)"
   unreached.txt  per file, each run of lines never run and each line whose
                  branches were not all taken, with the source text (from
                  SRCDIR), so that each can be tested or given its reason;
@@ -14,19 +15,25 @@ and writes, in OUTDIR:
                  are (see KINDS), and a table at the top counts them by kind
 Prints summary.txt.
 
-The branch percentage counts the branches of softmem's own conditions:
-not those on lines of the kinds ASSERTION_KINDS, whose other side runs
-only when the kernel is broken (lockdep_assert_held() finding the lock
-free, a WARN or BUG firing) or belongs to the tracing core (the static
-key, RCU and lockdep checks a tracepoint expands to, the perf and output
-functions of trace.h).  The same line gives, in parentheses, the
-percentage of every branch gcov counts, those included.  Branches the
+The branch percentage B counts the branches of softmem's own conditions:
+not those on lines of the kinds ASSERTION_KINDS, a statement that is an
+assertion (lockdep_assert_held(), WARN*(), BUG_ON(), or an if whose whole
+condition is one), whose other side runs only when the kernel is broken,
+and the tracepoints (each trace_softmem_*() call site and the whole of
+trace.h), whose branches are mostly the tracing core's: the static key,
+the RCU and lockdep checks, the perf and output functions.  Left out with
+them are the few branches softmem wrote on those lines: two conditions
+in trace.h (the discard event's node, the resume event's printed state)
+and UBSAN's checks of the bools passed at two call sites.  A, in
+parentheses, counts every branch gcovr reports (after its
+--exclude-unreachable-branches), those lines included.  Branches the
 compiler adds to softmem's own lines (UBSAN's checks of a bool's value,
-inlined helpers) count as softmem's.  Lines gcovr marks as excluded or
-without code do not count, as in gcovr's own report.
+inlined helpers) count in both.  Lines gcovr marks as excluded or without
+code do not count, as in gcovr's own report.
 """
 import json
 import os
+import re
 import sys
 
 
@@ -35,9 +42,12 @@ import sys
 # softmem's own conditions.
 KINDS = (
     ("tracepoint", lambda name, text: name == "trace.h" or
-     "trace_softmem_" in text),
-    ("lockdep", lambda name, text: "lockdep_assert" in text),
-    ("WARN", lambda name, text: "WARN" in text or "BUG_ON" in text),
+     re.match(r"\s*trace_softmem_\w+\(", text)),
+    ("lockdep", lambda name, text: re.match(r"\s*lockdep_assert\w*\(", text)),
+    # A statement that is an assertion, or an if whose whole condition is.
+    ("WARN", lambda name, text:
+     re.match(r"\s*(WARN\w*|BUG_ON)\(", text) or
+     re.fullmatch(r"\s*if \((WARN\w*|BUG_ON)\(.*\)\)", text)),
     ("own condition", lambda name, text: True),
 )
 
@@ -157,9 +167,9 @@ def main():
                        f"{pct(all_taken, every):5.1f} %")
     run, code, taken, branches, all_taken, every = totals
     summary.append(f"coverage: {pct(run, code):.1f} % lines, "
-                   f"{pct(taken, branches):.1f} % branches "
-                   f"({pct(all_taken, every):.1f} % of all, assertions and "
-                   f"tracepoints included)")
+                   f"{pct(taken, branches):.1f} % branches of softmem's own "
+                   f"conditions ({pct(all_taken, every):.1f} % of every gcov "
+                   f"branch, assertions and tracepoints included)")
 
     with open(os.path.join(outdir, "summary.txt"), "w", encoding="utf-8") as f:
         f.write("\n".join(summary) + "\n")
