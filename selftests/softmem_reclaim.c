@@ -586,7 +586,7 @@ TEST_F_TIMEOUT(reclaim, numa_node_pressure_discards_only_its_regions, 300)
 	const uint64_t length = 4 * MiB, total = per_node * length;
 	struct softmem_node_stats st;
 	uint64_t h[2][16], take, beyond, node_free;
-	int nid, i, lost[2] = { 0, 0 };
+	int nid, i, round, wait, lost[2] = { 0, 0 };
 	pid_t hog;
 
 	if (!have_node1(_metadata))
@@ -613,33 +613,54 @@ TEST_F_TIMEOUT(reclaim, numa_node_pressure_discards_only_its_regions, 300)
 	 * first or alongside: ask for that too, and 16 MiB more, short of
 	 * all 64 MiB of regions there.  The clean page cache goes first
 	 * ("1": no shrinker runs), or a cache of over 32 MiB could meet the
-	 * whole pressure before reclaim got to the regions.
+	 * whole pressure before reclaim got to the regions.  A hog that
+	 * stays above the node's min watermark leaves reclaim to kswapd,
+	 * which may run after the hog is done (seen on 6.12 beside another
+	 * guest): the test waits up to 5 s for a discard, then the hog asks
+	 * again, 16 MiB more each time, up to 48 MiB beyond the node's high
+	 * watermark, where its own allocations must reclaim.
 	 */
-	ASSERT_EQ(0, write_file("/proc/sys/vm/drop_caches", "1"));
-	beyond = 16 * MiB + node_meminfo(1, "Active(file)") +
-		 node_meminfo(1, "Inactive(file)") +
-		 node_meminfo(1, "SReclaimable");
-	node_free = node_meminfo(1, "MemFree");
-	take = node_free - high_watermarks(1) +
-	       (beyond < 48 * MiB ? beyond : 48 * MiB);
-	hog = fork();
-	ASSERT_LE(0, hog);
-	if (!hog) {
-		unsigned long mask = 2;
-		char *p;
+	for (round = 1; round <= 3; round++) {
+		ASSERT_EQ(0, write_file("/proc/sys/vm/drop_caches", "1"));
+		beyond = round * 16 * MiB +
+			 node_meminfo(1, "Active(file)") +
+			 node_meminfo(1, "Inactive(file)") +
+			 node_meminfo(1, "SReclaimable");
+		node_free = node_meminfo(1, "MemFree");
+		take = node_free - high_watermarks(1) +
+		       (beyond < 48 * MiB ? beyond : 48 * MiB);
+		hog = fork();
+		ASSERT_LE(0, hog);
+		if (!hog) {
+			unsigned long mask = 2;
+			char *p;
 
-		set_oom_score_adj(1000);
-		if (syscall(SYS_set_mempolicy, MPOL_BIND, &mask,
-			    8 * sizeof(mask)))
-			_exit(2);
-		p = mmap(NULL, take, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (p == MAP_FAILED)
-			_exit(3);
-		memset(p, 0x5a, take);
-		_exit(0);
+			set_oom_score_adj(1000);
+			if (syscall(SYS_set_mempolicy, MPOL_BIND, &mask,
+				    8 * sizeof(mask)))
+				_exit(2);
+			p = mmap(NULL, take, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (p == MAP_FAILED)
+				_exit(3);
+			memset(p, 0x5a, take);
+			_exit(0);
+		}
+		EXPECT_EQ(0, wait_child(hog));
+		TH_LOG("round %d: node 1 pressure of %llu MiB (free %llu, cache and slab %llu)",
+		       round, (unsigned long long)(take / MiB),
+		       (unsigned long long)(node_free / MiB),
+		       (unsigned long long)((beyond - round * 16 * MiB) / MiB));
+		/* Node stats tell without resuming a region. */
+		for (wait = 0; wait < 50; wait++) {
+			ASSERT_EQ(0, softmem_node_stats(self->pool, 1, &st));
+			if (st.resident_bytes < total)
+				break;
+			usleep(100 * 1000);
+		}
+		if (st.resident_bytes < total)
+			break;
 	}
-	EXPECT_EQ(0, wait_child(hog));
 
 	for (nid = 0; nid < 2; nid++) {
 		for (i = 0; i < per_node; i++) {
@@ -658,11 +679,8 @@ TEST_F_TIMEOUT(reclaim, numa_node_pressure_discards_only_its_regions, 300)
 		EXPECT_EQ(total - lost[nid] * length, st.resident_bytes);
 		EXPECT_EQ(0, st.suspended_bytes);
 	}
-	TH_LOG("node 1 pressure of %llu MiB (free %llu, cache and slab %llu) discarded %d node-0 and %d node-1 regions",
-	       (unsigned long long)(take / MiB),
-	       (unsigned long long)(node_free / MiB),
-	       (unsigned long long)((beyond - 16 * MiB) / MiB), lost[0],
-	       lost[1]);
+	TH_LOG("node 1 pressure discarded %d node-0 and %d node-1 regions",
+	       lost[0], lost[1]);
 	EXPECT_EQ(0, lost[0]);
 	EXPECT_LT(0, lost[1]);
 	EXPECT_EQ(-EINVAL, softmem_node_stats(self->pool, 1 << 20, &st));
