@@ -20,6 +20,8 @@
  *    balanced as kswapd sees it, one zone above its high watermark;
  *  - an explicit request (drop_caches, the shrinker's debugfs scan file),
  *    which is no reclaim and has no reclaim state: what it asks for;
+ *  - the OOM killer, before it kills (an OOM notifier): what each node lacks
+ *    to its high watermark, boost included, and at least a region;
  *  - any other reclaim, memory.reclaim above all: nothing.  memory.reclaim
  *    does not tell a shrinker how much it wants and, since 6.4, does not
  *    count what a shrinker frees either, so it would call again and again
@@ -30,6 +32,7 @@
 #include <linux/list_lru.h>
 #include <linux/memcontrol.h>
 #include <linux/mmzone.h>
+#include <linux/oom.h>
 #include <linux/page_counter.h>
 #include <linux/shrinker.h>
 #include <linux/slab.h>
@@ -166,9 +169,10 @@ unsigned long softmem_node_room(int nid)
  * wakes (40 MiB for 16 needed, 6.1).  But the boosted min is where
  * allocations fail and reclaim directly: below it, the boost must be
  * given, or a direct reclaimer finds nothing and the OOM killer runs with
- * suspended regions left (seen with the boost left out).
+ * suspended regions left (seen with the boost left out).  @full_boost
+ * counts the high watermark with its boost, for the OOM notifier.
  */
-static unsigned long softmem_node_shortfall(int nid)
+static unsigned long softmem_node_shortfall(int nid, bool full_boost)
 {
 	pg_data_t *pgdat = NODE_DATA(nid);
 	unsigned long shortfall = ULONG_MAX;
@@ -181,8 +185,12 @@ static unsigned long softmem_node_shortfall(int nid)
 		if (!managed_zone(zone))
 			continue;
 		free = zone_page_state(zone, NR_FREE_PAGES);
-		want = max(READ_ONCE(zone->_watermark[WMARK_HIGH]),
-			   min_wmark_pages(zone)) + zone->lowmem_reserve[top];
+		if (full_boost)
+			want = high_wmark_pages(zone);
+		else
+			want = max(READ_ONCE(zone->_watermark[WMARK_HIGH]),
+				   min_wmark_pages(zone));
+		want += zone->lowmem_reserve[top];
 		if (free >= want)
 			return 0;
 		shortfall = min(shortfall, want - free);
@@ -209,7 +217,7 @@ static unsigned long softmem_reclaim_budget(struct shrink_control *sc,
 		*reason = SOFTMEM_DISCARD_MEMCG;
 		return excess;
 	}
-	shortfall = softmem_node_shortfall(sc->nid);
+	shortfall = softmem_node_shortfall(sc->nid, false);
 	freed = softmem_compat_reclaimed_so_far();
 	/*
 	 * Pages just freed may still sit in per-CPU lists, where the free
@@ -447,6 +455,16 @@ static void softmem_node_walk(struct list_lru *lru, struct softmem_scan *scan,
 				     &nr_to_walk);
 }
 
+/* Walks node @nid's lists for @scan; returns the pages freed. */
+static unsigned long softmem_scan_node(int nid, struct softmem_scan *scan)
+{
+	/* Pairs with the release at the end of softmem_reclaim_init(). */
+	if (!smp_load_acquire(&softmem_lru_ready))
+		return 0;
+	softmem_scan_classes(scan, softmem_node_walk, &nid);
+	return softmem_region_free_pages(&scan->dispose);
+}
+
 /*
  * Discards suspended regions whose pages are on node @nid, in every memory
  * cgroup, in the order reclaim takes them, until @budget pages are freed,
@@ -464,12 +482,45 @@ unsigned long softmem_reclaim_node(int nid, unsigned long budget, bool within,
 		.clock = true,
 	};
 
-	/* Pairs with the release at the end of softmem_reclaim_init(). */
-	if (!smp_load_acquire(&softmem_lru_ready))
-		return 0;
-	softmem_scan_classes(&scan, softmem_node_walk, &nid);
-	return softmem_region_free_pages(&scan.dispose);
+	return softmem_scan_node(nid, &scan);
 }
+
+/*
+ * The OOM killer's last question: out_of_memory() calls its notifiers
+ * before it picks a victim, and picks none if they freed pages (a memory
+ * cgroup's OOM calls none; the cgroup's reclaim is given its excess).
+ * Reclaim can get there with suspended regions left: a discard brings a
+ * node to its min watermark, another allocator takes the pages first, and
+ * the allocator's retry check counts free and LRU pages, nothing a
+ * shrinker could still give, so it gives up (6.12: a kill beside 192 MiB
+ * of suspended regions).  Each node gives what it lacks up to its high
+ * watermark, boost included, and at least its least recently suspended
+ * region, with no second chance for recent use.  An OOM the free counts
+ * do not explain (a higher-order allocation, a cpuset) asks again after
+ * each such round, so the OOM killer kills only once no suspended region
+ * is left that reclaim could take.
+ */
+static int softmem_oom_notify(struct notifier_block *nb, unsigned long event,
+			      void *arg)
+{
+	unsigned long *freed = arg;
+	int nid;
+
+	for_each_node_state(nid, N_MEMORY) {
+		struct softmem_scan scan = {
+			.dispose = LIST_HEAD_INIT(scan.dispose),
+			.budget = max(softmem_node_shortfall(nid, true), 1UL),
+			.reason = SOFTMEM_DISCARD_OOM,
+		};
+
+		*freed += softmem_scan_node(nid, &scan);
+	}
+	return NOTIFY_OK;
+}
+
+static struct notifier_block softmem_oom_nb = {
+	.notifier_call = softmem_oom_notify,
+};
 
 /* The lists of every class, for @shrinker; undone on failure. */
 static int softmem_lru_init(struct shrinker *shrinker)
@@ -499,9 +550,15 @@ int softmem_reclaim_init(void)
 {
 	int ret;
 
+	/* Its calls find no regions until the list_lru is ready. */
+	ret = register_oom_notifier(&softmem_oom_nb);
+	if (ret)
+		return ret;
 	softmem_shrinker = softmem_compat_shrinker_alloc("softmem");
-	if (!softmem_shrinker)
-		return -ENOMEM;
+	if (!softmem_shrinker) {
+		ret = -ENOMEM;
+		goto err_oom;
+	}
 	softmem_shrinker->count_objects = softmem_shrink_count;
 	softmem_shrinker->scan_objects = softmem_shrink_scan;
 	softmem_shrinker->seeks = DEFAULT_SEEKS;
@@ -529,11 +586,14 @@ err_lru:
 	softmem_lru_destroy();
 err_free:
 	softmem_compat_shrinker_free(softmem_shrinker);
+err_oom:
+	unregister_oom_notifier(&softmem_oom_nb);
 	return ret;
 }
 
 void softmem_reclaim_exit(void)
 {
+	unregister_oom_notifier(&softmem_oom_nb);
 	softmem_compat_shrinker_free(softmem_shrinker);
 	softmem_lru_destroy();
 }

@@ -280,6 +280,7 @@ struct softmem_handle {
  * @SOFTMEM_DISCARD_POOL_LIMIT: the pool's own limit or the module's cap
  * @SOFTMEM_DISCARD_MANAGER: the manager, ahead of the free-memory threshold
  * @SOFTMEM_DISCARD_WATERMARK: the manager, above its high watermark
+ * @SOFTMEM_DISCARD_OOM: the OOM killer's notifier, before it kills
  */
 enum softmem_discard_reason {
 	SOFTMEM_DISCARD_SHRINKER,
@@ -287,6 +288,7 @@ enum softmem_discard_reason {
 	SOFTMEM_DISCARD_POOL_LIMIT,
 	SOFTMEM_DISCARD_MANAGER,
 	SOFTMEM_DISCARD_WATERMARK,
+	SOFTMEM_DISCARD_OOM,
 };
 
 /* stats.c */

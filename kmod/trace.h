@@ -22,6 +22,7 @@ TRACE_DEFINE_ENUM(SOFTMEM_DISCARD_MEMCG);
 TRACE_DEFINE_ENUM(SOFTMEM_DISCARD_POOL_LIMIT);
 TRACE_DEFINE_ENUM(SOFTMEM_DISCARD_MANAGER);
 TRACE_DEFINE_ENUM(SOFTMEM_DISCARD_WATERMARK);
+TRACE_DEFINE_ENUM(SOFTMEM_DISCARD_OOM);
 
 /* What a holder did with its handle: alloc, free, suspend, export. */
 DECLARE_EVENT_CLASS(softmem_handle_event,
@@ -137,7 +138,8 @@ TRACE_EVENT(softmem_discard,
 				   { SOFTMEM_DISCARD_MEMCG, "memcg" },
 				   { SOFTMEM_DISCARD_POOL_LIMIT, "pool_limit" },
 				   { SOFTMEM_DISCARD_MANAGER, "manager" },
-				   { SOFTMEM_DISCARD_WATERMARK, "watermark" }))
+				   { SOFTMEM_DISCARD_WATERMARK, "watermark" },
+				   { SOFTMEM_DISCARD_OOM, "oom" }))
 );
 
 #endif /* _SOFTMEM_TRACE_H */

@@ -1107,26 +1107,6 @@ TEST_F(hostile, largest_region_usable_to_its_last_byte_only)
 	EXPECT_EQ(0, peer_wait(&p));
 }
 
-/* A counter from a "key value" file: memory.events, /proc/vmstat. */
-static uint64_t keyed_value(const char *path, const char *key)
-{
-	char line[256];
-	size_t len = strlen(key);
-	uint64_t value = UINT64_MAX;
-	FILE *f = fopen(path, "r");
-
-	if (!f)
-		return UINT64_MAX;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, key, len) && line[len] == ' ') {
-			value = strtoull(line + len + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return value;
-}
-
 static uint64_t memcg_value(const char *cgroup, const char *file)
 {
 	char path[192];

@@ -162,10 +162,7 @@ static void take_share(uint64_t bytes, uint64_t wait_for)
 	uint64_t done;
 	char *p;
 
-	set_oom_score_adj(1000);
-	prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
-	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	p = oom_victim_map(bytes);
 	if (p == MAP_FAILED)
 		_exit(1);
 	for (done = 0; done + step <= bytes; done += step) {
@@ -174,8 +171,7 @@ static void take_share(uint64_t bytes, uint64_t wait_for)
 		while (meminfo_bytes("MemAvailable") < wait_for &&
 		       now_seconds() < deadline)
 			usleep(10 * 1000);
-		if (madvise(p + done, step, MADV_POPULATE_WRITE))
-			memset(p + done, 0x5a, step);
+		populate(p + done, step);
 	}
 	_exit(0);
 }

@@ -7,7 +7,9 @@
  * process whose write made the region's pages, which is what the OOM killer
  * ranks processes by.  Three processes: A holds resumed softmem, B less
  * ordinary anonymous memory, and C grows until the OOM killer runs; it
- * must pick A.  Resumed softmem is not locked memory in the
+ * must pick A.  Suspended softmem goes first: the OOM killer asks softmem
+ * before it picks a victim, and kills nobody while reclaim could still
+ * discard a suspended region.  Resumed softmem is not locked memory in the
  * RLIMIT_MEMLOCK sense: memory cgroups and the pool and module limits bound
  * it instead, as a test as nobody shows.
  */
@@ -98,17 +100,6 @@ static uint64_t status_kib(pid_t pid, const char *key)
 	return meminfo_file_bytes(path, key) / KiB;
 }
 
-/* Signal readiness on @fd, then wait to be killed. */
-static void __attribute__((noreturn)) hold(int fd)
-{
-	char c = 0;
-
-	if (write(fd, &c, 1) != 1)
-		_exit(3);
-	for (;;)
-		pause();
-}
-
 static void __attribute__((noreturn)) holder_softmem(int fd)
 {
 	int pool = softmem_open();
@@ -135,7 +126,7 @@ static void __attribute__((noreturn)) holder_softmem(int fd)
 			_exit(2);
 		}
 	}
-	hold(fd);
+	hold_until_killed(fd);
 }
 
 static void __attribute__((noreturn)) holder_anon(int fd)
@@ -146,7 +137,7 @@ static void __attribute__((noreturn)) holder_anon(int fd)
 	if (p == MAP_FAILED)
 		_exit(1);
 	memset(p, 0x5a, b_bytes);
-	hold(fd);
+	hold_until_killed(fd);
 }
 
 /* Take memory step by step until killed; bounded by the guest's RAM. */
@@ -163,38 +154,6 @@ static void __attribute__((noreturn)) grower(void)
 		memset(p, 0x5a, C_STEP);
 	}
 	_exit(0);
-}
-
-/* Start @fn in a child; *@ready tells whether it got its memory. */
-static pid_t start(void (*fn)(int fd), int *ready)
-{
-	int pipefd[2];
-	pid_t pid;
-	char c;
-
-	*ready = 0;
-	if (pipe(pipefd))
-		return -1;
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (!pid) {
-		close(pipefd[0]);
-		set_oom_score_adj(0);
-		fn(pipefd[1]);
-	}
-	close(pipefd[1]);
-	*ready = read(pipefd[0], &c, 1) == 1;
-	close(pipefd[0]);
-	if (!*ready) {
-		int status = 0;
-
-		waitpid(pid, &status, 0);
-		ksft_print_msg("child %d ended without its memory: status 0x%x\n",
-			       pid, status);
-		return -1;
-	}
-	return pid;
 }
 
 FIXTURE(oom_sees_softmem) {
@@ -231,19 +190,19 @@ TEST_F_TIMEOUT(oom_sees_softmem, resumed_holder_is_killed, 600)
 	TH_LOG("A takes %llu MiB of softmem, B %llu MiB of anonymous memory",
 	       (unsigned long long)(a_bytes / MiB),
 	       (unsigned long long)(b_bytes / MiB));
-	self->pids[0] = start(holder_softmem, &ready);
+	self->pids[0] = start_ready_child(holder_softmem, &ready);
 	ASSERT_TRUE(ready);
 	rss_shmem = status_kib(self->pids[0], "RssShmem");
 	TH_LOG("A holds %llu MiB of resumed softmem, RssShmem %llu MiB",
 	       (unsigned long long)(a_bytes / MiB),
 	       (unsigned long long)(rss_shmem / 1024));
 	EXPECT_LE(a_bytes / KiB, rss_shmem);
-	self->pids[1] = start(holder_anon, &ready);
+	self->pids[1] = start_ready_child(holder_anon, &ready);
 	ASSERT_TRUE(ready);
 
 	kmsg_fd = kmsg_open_tail();
 	ASSERT_LE(0, kmsg_fd) TH_LOG("/dev/kmsg: %s", strerror(errno));
-	kmsg("softmem-selftest: OOM kill expected");
+	kmsg(OOM_KILL_EXPECTED);
 	self->pids[2] = fork();
 	ASSERT_LE(0, self->pids[2]);
 	if (!self->pids[2]) {
@@ -251,7 +210,7 @@ TEST_F_TIMEOUT(oom_sees_softmem, resumed_holder_is_killed, 600)
 		grower();
 	}
 	pid = waitpid(-1, &status, 0);
-	kmsg("softmem-selftest: OOM kill over");
+	kmsg(OOM_KILL_OVER);
 	chosen = kmsg_first_oom_victim(kmsg_fd);
 	close(kmsg_fd);
 	for (i = 0; i < 3; i++)
@@ -270,6 +229,212 @@ TEST_F_TIMEOUT(oom_sees_softmem, resumed_holder_is_killed, 600)
 	TH_LOG("first chosen by the OOM killer: %s", names[victim]);
 	EXPECT_EQ(0, victim);
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
+#define SUSPENDED_REGION	(4 * MiB)
+#define MAX_SUSPENDED		64
+/* Processes that take memory at once: twice the test guest's CPUs. */
+#define TAKERS			4
+#define TAKER_ROUNDS		3
+
+FIXTURE(suspended_first) {
+	int pool;
+	int nr;
+	uint64_t h[MAX_SUSPENDED];
+};
+
+FIXTURE_SETUP(suspended_first)
+{
+	SKIP_IF_NO_DEVICE();
+	ASSERT_EQ(0, set_oom_score_adj(-1000));
+	self->pool = softmem_open();
+	ASSERT_LE(0, self->pool);
+}
+
+FIXTURE_TEARDOWN(suspended_first)
+{
+	if (self->pool > 0)
+		softmem_close(self->pool);
+}
+
+/* @nr suspended regions of SUSPENDED_REGION bytes, region i filled with i + 1. */
+static void suspend_regions(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(suspended_first) *self, int nr)
+{
+	int i;
+
+	ASSERT_GE(MAX_SUSPENDED, nr);
+	for (i = 0; i < nr; i++) {
+		ASSERT_EQ(0, softmem_alloc(self->pool, SUSPENDED_REGION,
+					   &self->h[i]));
+		ASSERT_EQ(0, softmem_set(self->pool, self->h[i], 0, 1 + i,
+					 SUSPENDED_REGION));
+		ASSERT_EQ(0, softmem_suspend(self->pool, self->h[i]));
+	}
+	self->nr = nr;
+}
+
+/*
+ * Resume and free every region: each is discarded or holds what was
+ * written (its first and last pages are checked).  Returns the discarded.
+ */
+static int resume_regions(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(suspended_first) *self)
+{
+	uint64_t ends[2] = { 0, SUSPENDED_REGION - page_size() };
+	uint8_t *page = malloc(page_size());
+	int i, j, lost = 0;
+
+	ASSERT_NE(NULL, page);
+	for (i = 0; i < self->nr; i++) {
+		int state = region_resume_state(self->pool, self->h[i]);
+
+		ASSERT_LE(0, state) TH_LOG("resume: %s", strerror(-state));
+		lost += state == SOFTMEM_DISCARDED;
+		for (j = 0; state == SOFTMEM_INTACT && j < 2; j++) {
+			ASSERT_EQ(0, softmem_read(self->pool, self->h[i],
+						  ends[j], page, page_size()));
+			EXPECT_TRUE(page[0] == 1 + i &&
+				    !memcmp(page, page + 1, page_size() - 1))
+				TH_LOG("region %d changed at %llu", i,
+				       (unsigned long long)ends[j]);
+		}
+		ASSERT_EQ(0, softmem_free(self->pool, self->h[i]));
+	}
+	free(page);
+	self->nr = 0;
+	return lost;
+}
+
+/*
+ * Take @bytes in 4 MiB steps, each populated in one call, tell @done_fd,
+ * and hold them until @go_fd is closed.
+ */
+static void __attribute__((noreturn)) taker(uint64_t bytes, int done_fd,
+					    int go_fd)
+{
+	const uint64_t step = 4 * MiB;
+	uint64_t done;
+	char c = 0, *p;
+
+	p = oom_victim_map(bytes);
+	if (p == MAP_FAILED)
+		_exit(1);
+	for (done = 0; done + step <= bytes; done += step)
+		populate(p + done, step);
+	if (write(done_fd, &c, 1) != 1)
+		_exit(2);
+	close(done_fd);
+	if (read(go_fd, &c, 1) != 0)
+		_exit(3);
+	_exit(0);
+}
+
+/*
+ * TAKERS processes take @bytes between them, all at once, and hold them
+ * until each has its share or was killed; returns how many were killed.
+ */
+static int take_at_once(struct __test_metadata *_metadata, uint64_t bytes)
+{
+	int done[2], go[2], killed = 0, i;
+	pid_t pid[TAKERS];
+	char c;
+
+	ASSERT_EQ(0, pipe(done));
+	ASSERT_EQ(0, pipe(go));
+	for (i = 0; i < TAKERS; i++) {
+		pid[i] = fork();
+		ASSERT_LE(0, pid[i]);
+		if (!pid[i]) {
+			close(done[0]);
+			close(go[1]);
+			taker(bytes / TAKERS, done[1], go[0]);
+		}
+	}
+	close(done[1]);
+	close(go[0]);
+	/* Every taker wrote a byte and closed its end, or was killed. */
+	while (read(done[0], &c, 1) == 1)
+		;
+	close(done[0]);
+	close(go[1]);
+	for (i = 0; i < TAKERS; i++) {
+		int ret = wait_child(pid[i]);
+
+		if (ret == 128 + SIGKILL) {
+			killed++;
+			continue;
+		}
+		EXPECT_EQ(0, ret) TH_LOG("taker %d", i);
+	}
+	return killed;
+}
+
+/*
+ * Processes take all that is available and all the suspended regions
+ * more, four at once on two CPUs: reclaim discards while others allocate,
+ * and an allocation may find the pages it freed taken already.  The OOM
+ * killer may kill one of them (that is more than there is), but only once
+ * every region is gone: whatever reclaim leaves, the OOM killer's notifier
+ * takes first.  Before the notifier, a taker was killed beside 192 MiB of
+ * suspended regions about once in four whole runs (manager_free_threshold's
+ * "manager off" phase, 6.12).
+ */
+TEST_F_TIMEOUT(suspended_first, no_kill_while_suspended_regions_remain, 900)
+{
+	int nr = share_of_memory(25) / SUSPENDED_REGION, round, killed, lost;
+	uint64_t kills, take;
+
+	if (nr > MAX_SUSPENDED)
+		nr = MAX_SUSPENDED;
+	for (round = 0; round < TAKER_ROUNDS; round++) {
+		suspend_regions(_metadata, self, nr);
+		wait_nodes_balanced(10);
+		take = (meminfo_bytes("MemAvailable") + nr * SUSPENDED_REGION) &
+		       ~(4 * MiB * TAKERS - 1);
+		kills = keyed_value("/proc/vmstat", "oom_kill");
+		ASSERT_NE(UINT64_MAX, kills);
+		kmsg(OOM_KILL_EXPECTED);
+		killed = take_at_once(_metadata, take);
+		kmsg(OOM_KILL_OVER);
+		kills = keyed_value("/proc/vmstat", "oom_kill") - kills;
+		lost = resume_regions(_metadata, self);
+		TH_LOG("round %d: %llu MiB taken, %d of %d regions discarded, %llu OOM kills",
+		       round, (unsigned long long)(take / MiB), lost, nr,
+		       (unsigned long long)kills);
+		EXPECT_EQ(killed, kills);
+		if (kills)
+			EXPECT_EQ(nr, lost);
+		/* Only softmem had the memory asked beyond MemAvailable. */
+		EXPECT_LE(1, lost);
+	}
+}
+
+/*
+ * A manual OOM kill (sysrq f) asks the notifier too, and kills all the
+ * same.  No node is short of its high watermark, so each node gives its
+ * least recently suspended region and no more: a region per node at most.
+ */
+TEST_F_TIMEOUT(suspended_first, oom_notifier_discards_a_region_per_node, 120)
+{
+	int nr = 8, nodes = 0, kmsg_fd, lost;
+	pid_t victim;
+
+	while (node_exists(nodes))
+		nodes++;
+	suspend_regions(_metadata, self, nr);
+	ASSERT_TRUE(wait_nodes_balanced(30));
+	kmsg_fd = kmsg_open_tail();
+	ASSERT_LE(0, kmsg_fd) TH_LOG("/dev/kmsg: %s", strerror(errno));
+	victim = sysrq_oom_kill_child();
+	ASSERT_LT(0, victim);
+	EXPECT_EQ(victim, kmsg_first_oom_victim(kmsg_fd));
+	close(kmsg_fd);
+
+	lost = resume_regions(_metadata, self);
+	TH_LOG("%d of %d regions discarded, %d nodes", lost, nr, nodes);
+	EXPECT_LE(1, lost);
+	EXPECT_GE(nodes, lost);
 }
 
 /*

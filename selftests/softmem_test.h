@@ -497,6 +497,109 @@ static inline int wait_child(pid_t pid)
 	return WEXITSTATUS(status);
 }
 
+/*
+ * Lines that tell the guest's splat scan (tools/vm-run) that an OOM report
+ * is due, and that it is over.
+ */
+#define OOM_KILL_EXPECTED	"softmem-selftest: OOM kill expected"
+#define OOM_KILL_OVER		"softmem-selftest: OOM kill over"
+
+/* Signal readiness on @fd, then wait to be killed. */
+static inline void __attribute__((noreturn)) hold_until_killed(int fd)
+{
+	char c = 0;
+
+	if (write(fd, &c, 1) != 1)
+		_exit(3);
+	for (;;)
+		pause();
+}
+
+/*
+ * Start @fn in a child (oom_score_adj 0), which says on its fd when it is
+ * ready; *@ready tells whether it said so.  Returns its pid, -1 if not.
+ */
+static inline pid_t start_ready_child(void (*fn)(int fd), int *ready)
+{
+	int pipefd[2];
+	pid_t pid;
+	char c;
+
+	*ready = 0;
+	if (pipe(pipefd))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		close(pipefd[0]);
+		set_oom_score_adj(0);
+		fn(pipefd[1]);
+	}
+	close(pipefd[1]);
+	*ready = read(pipefd[0], &c, 1) == 1;
+	close(pipefd[0]);
+	if (!*ready) {
+		int status = 0;
+
+		waitpid(pid, &status, 0);
+		ksft_print_msg("child %d ended before it was ready: status 0x%x\n",
+			       pid, status);
+		return -1;
+	}
+	return pid;
+}
+
+/*
+ * Anonymous memory of @bytes, in base pages, for a process that makes
+ * itself the OOM killer's first choice (oom_score_adj 1000).
+ */
+static inline char *oom_victim_map(uint64_t bytes)
+{
+	set_oom_score_adj(1000);
+	prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
+	return mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+}
+
+/* Populate @len bytes at @p in one call, or write them where it lacks. */
+static inline void populate(char *p, uint64_t len)
+{
+	if (madvise(p, len, MADV_POPULATE_WRITE))
+		memset(p, 0x5a, len);
+}
+
+static inline void __attribute__((noreturn)) oom_first_choice(int fd)
+{
+	set_oom_score_adj(1000);
+	hold_until_killed(fd);
+}
+
+/*
+ * A manual OOM kill (sysrq f) of a child that makes itself the OOM killer's
+ * first choice, its report bracketed for the splat scan.  Returns the
+ * child's pid once SIGKILL ended it, else -1.
+ */
+static inline pid_t sysrq_oom_kill_child(void)
+{
+	int ready, status = 0;
+	bool asked;
+	pid_t pid;
+
+	pid = start_ready_child(oom_first_choice, &ready);
+	if (pid < 0)
+		return -1;
+	write_file("/dev/kmsg", OOM_KILL_EXPECTED);
+	asked = !write_file("/proc/sysrq-trigger", "f");
+	if (!asked)
+		kill(pid, SIGKILL);
+	if (waitpid(pid, &status, 0) != pid)
+		asked = false;
+	write_file("/dev/kmsg", OOM_KILL_OVER);
+	return asked && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL ?
+		pid : -1;
+}
+
 static inline double now_seconds(void)
 {
 	struct timespec ts;
@@ -540,6 +643,29 @@ static inline bool debug_kernel(void)
 {
 	ensure_debugfs();
 	return !access(DEBUGFS_ROOT "/kmemleak", F_OK);
+}
+
+/*
+ * A counter from a "key value" file: memory.events, /proc/vmstat;
+ * UINT64_MAX if missing.
+ */
+static inline uint64_t keyed_value(const char *path, const char *key)
+{
+	char line[256];
+	size_t len = strlen(key);
+	uint64_t value = UINT64_MAX;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return UINT64_MAX;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, len) && line[len] == ' ') {
+			value = strtoull(line + len + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return value;
 }
 
 /*

@@ -371,6 +371,10 @@ TEST_F(trace, discard_reasons)
 	/* shrinker: asked outright. */
 	suspended_region(_metadata, self->other, 16);
 	ASSERT_EQ(0, drop_caches());
+
+	/* oom: the OOM killer's notifier, before a manual kill. */
+	suspended_region(_metadata, self->other, 16);
+	ASSERT_LT(0, sysrq_oom_kill_child());
 	trace_stop();
 
 	n = trace_events(self->ev, MAX_EVENTS);
@@ -387,6 +391,8 @@ TEST_F(trace, discard_reasons)
 					"reason=memcg", NULL));
 	EXPECT_LE(0, find_event(self->ev, n, 0, "softmem_discard:",
 				"reason=shrinker", NULL));
+	EXPECT_LE(0, find_event(self->ev, n, 0, "softmem_discard:",
+				"reason=oom", NULL));
 }
 
 TEST_F(trace, every_call_site_emits)
