@@ -115,12 +115,16 @@ static void __attribute__((noreturn)) holder_softmem(int fd)
 
 			module_stat("pools", &pools);
 			module_stat("resident_bytes", &resident);
-			ksft_print_msg("A: %s after %llu MiB, %llu MiB free (node 0 %llu, node 1 %llu); softmem: %llu pools, %llu MiB resident\n",
+			ksft_print_msg("A: %s after %llu MiB, %llu MiB free (node 0 %llu, node 1 %llu; min marks %llu and %llu KiB, boosts %llu and %llu KiB); softmem: %llu pools, %llu MiB resident\n",
 				       strerror(-ret),
 				       (unsigned long long)(done / MiB),
 				       (unsigned long long)(meminfo_bytes("MemFree") / MiB),
 				       (unsigned long long)(node_meminfo(0, "MemFree") / MiB),
 				       (unsigned long long)(node_meminfo(1, "MemFree") / MiB),
+				       (unsigned long long)(zoneinfo_sum(0, "min") / KiB),
+				       (unsigned long long)(zoneinfo_sum(1, "min") / KiB),
+				       (unsigned long long)(zoneinfo_sum(0, "boost") / KiB),
+				       (unsigned long long)(zoneinfo_sum(1, "boost") / KiB),
 				       (unsigned long long)pools,
 				       (unsigned long long)(resident / MiB));
 			_exit(2);
