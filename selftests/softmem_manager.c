@@ -96,19 +96,30 @@ static uint64_t allocstalls(void)
 	return sum;
 }
 
-/* Wait (a bounded time) until the pool's resident bytes are @want. */
-static uint64_t wait_resident(struct __test_metadata *_metadata,
-			      FIXTURE_DATA(manager) *self, uint64_t want)
+/*
+ * Wait (a bounded time) until the pool's resident bytes are at least @lo
+ * and at most @hi; returns them once they have stayed a while.
+ */
+static uint64_t wait_resident_between(struct __test_metadata *_metadata,
+				      FIXTURE_DATA(manager) *self,
+				      uint64_t lo, uint64_t hi)
 {
 	double deadline = now_seconds() + WAIT_SECONDS;
 	uint64_t now;
 
-	while ((now = resident(_metadata, self)) != want &&
+	while (((now = resident(_metadata, self)) < lo || now > hi) &&
 	       now_seconds() < deadline)
 		usleep(10 * 1000);
 	/* And it stays there: nothing more goes. */
 	usleep(300 * 1000);
 	return resident(_metadata, self);
+}
+
+/* Wait (a bounded time) until the pool's resident bytes are @want. */
+static uint64_t wait_resident(struct __test_metadata *_metadata,
+			      FIXTURE_DATA(manager) *self, uint64_t want)
+{
+	return wait_resident_between(_metadata, self, want, want);
 }
 
 /* Regions @from to @to - 1 report @state on resume. */
@@ -118,14 +129,17 @@ static void expect_states(struct __test_metadata *_metadata,
 {
 	int i;
 
-	for (i = from; i < to; i++)
+	for (i = from; i < to; i++) {
 		EXPECT_EQ(state, region_resume_state(self->pool, self->h[i]))
 			TH_LOG("region %d", i);
+	}
 }
 
 TEST_F_TIMEOUT(manager, manager_watermark, 600)
 {
 	const uint64_t high = 64 * MiB, low = 40 * MiB;
+	uint64_t now;
+	int extra;
 
 	/* 80 MiB suspended; setting the marks under it wakes the worker. */
 	fill(_metadata, self, 0, 20, true);
@@ -139,13 +153,21 @@ TEST_F_TIMEOUT(manager, manager_watermark, 600)
 
 	/*
 	 * Past it by a resumed region: down to the low mark at that moment,
-	 * the oldest suspended regions first; the region then grows on.
+	 * the oldest suspended regions first, whole regions that fit in
+	 * what is over it.  The worker wakes at the region's first page: if
+	 * it runs while the region is being written, six regions and part
+	 * of one are over, six go, and the region grows on to the low mark
+	 * and a region; if it runs after (a loaded host), seven are over
+	 * and go.  Which depends on the host's speed: either is right.
 	 */
 	fill(_metadata, self, 26, 27, false);
-	EXPECT_EQ(low + REGION_BYTES,
-		  wait_resident(_metadata, self, low + REGION_BYTES));
-	expect_states(_metadata, self, 0, 16, SOFTMEM_DISCARDED);
-	expect_states(_metadata, self, 16, 27, SOFTMEM_INTACT);
+	now = wait_resident_between(_metadata, self, low, low + REGION_BYTES);
+	TH_LOG("resident after the worker: %llu MiB",
+	       (unsigned long long)(now / MiB));
+	EXPECT_TRUE(now == low || now == low + REGION_BYTES);
+	extra = now == low;
+	expect_states(_metadata, self, 0, 16 + extra, SOFTMEM_DISCARDED);
+	expect_states(_metadata, self, 16 + extra, 27, SOFTMEM_INTACT);
 }
 
 /* Workers that take memory at once, one per CPU of the test guest. */
