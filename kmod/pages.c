@@ -238,19 +238,24 @@ static bool softmem_chunk_wants_huge(struct softmem_region *region,
 				    first + SOFTMEM_HUGE_PAGES - 1, XA_PRESENT);
 }
 
-/* A charged, zeroed page for @region on node @nid (see above), or NULL. */
+/*
+ * A charged, zeroed page for @region on node @nid (see above), or an error:
+ * -ENOSPC when the pool's limit refuses it, -ENOMEM when the node has none.
+ */
 static struct page *softmem_page_new(struct softmem_region *region, int nid)
 {
 	struct softmem_pool *pool = region->pool;
 	struct page *page;
 
 	if (softmem_pool_charge(pool, 1))
-		return NULL;
+		return ERR_PTR(-ENOSPC);
 	page = softmem_page_alloc(nid);
 	if (!page && softmem_pool_discard_own(pool, 1))
 		page = softmem_page_alloc(nid);
-	if (!page)
+	if (!page) {
 		softmem_pool_uncharge(pool, 1);
+		return ERR_PTR(-ENOMEM);
+	}
 	return page;
 }
 
@@ -258,8 +263,9 @@ static struct page *softmem_page_new(struct softmem_region *region, int nid)
  * What the write of page @index of @region gets: a charged, zeroed huge folio
  * for its chunk if the chunk wants one, the pool has room for it without
  * discarding any of its suspended regions and the allocator has one, else a
- * base page as softmem_page_new() gives.  *@base_chunk is the chunk this
- * write already fell back to base pages for, which it does not try again.
+ * base page or an error as softmem_page_new() gives.  *@base_chunk is the
+ * chunk this write already fell back to base pages for, which it does not
+ * try again.
  */
 static struct page *softmem_chunk_new(struct softmem_region *region,
 				      struct softmem_pages *backing,
@@ -282,7 +288,7 @@ static struct page *softmem_chunk_new(struct softmem_region *region,
 	}
 	*base_chunk = chunk;
 	page = softmem_page_new(region, nid);
-	if (page)
+	if (!IS_ERR(page))
 		set_page_private(page, index);
 	return page;
 }
@@ -402,100 +408,184 @@ static int softmem_pages_install(struct softmem_region *region,
 }
 
 /*
- * A node with more room than @nid for a region of @nr_pages pages, among
- * those the writer may use: its cpuset's, narrowed to its memory policy's
- * nodes unless that policy only prefers a node.  NUMA_NO_NODE if @nid has
- * room for the whole region or no node has more.  A region's pages are all
- * on one node, so a first page placed on a node about to run out would make
- * the region's later pages fail while other nodes have plenty.
+ * The nodes the writer may use: its cpuset's, narrowed to its memory
+ * policy's nodes unless that policy only prefers a node.
  */
-static int softmem_roomier_node(int nid, unsigned long nr_pages)
+static void softmem_allowed_nodes(nodemask_t *allowed)
 {
-	unsigned long room = softmem_node_room(nid), best_room;
 	struct mempolicy *pol;
-	nodemask_t allowed;
-	int node, best = NUMA_NO_NODE;
 
-	if (room >= nr_pages)
-		return NUMA_NO_NODE;
 	task_lock(current);
-	nodes_and(allowed, cpuset_current_mems_allowed, node_states[N_MEMORY]);
+	nodes_and(*allowed, cpuset_current_mems_allowed,
+		  node_states[N_MEMORY]);
 	pol = current->mempolicy;
 	if (pol && pol->mode != MPOL_PREFERRED && pol->mode != MPOL_LOCAL)
-		nodes_and(allowed, allowed, pol->nodes);
+		nodes_and(*allowed, *allowed, pol->nodes);
 	task_unlock(current);
+}
 
-	best_room = room;
-	for_each_node_mask(node, allowed) {
+/*
+ * The node of @nodes with the most room, if it has more than @room pages;
+ * else NUMA_NO_NODE.
+ */
+static int softmem_roomiest_node(const nodemask_t *nodes, unsigned long room)
+{
+	int node, best = NUMA_NO_NODE;
+
+	for_each_node_mask(node, *nodes) {
 		unsigned long r = softmem_node_room(node);
 
-		if (r > best_room) {
+		if (r > room) {
 			best = node;
-			best_room = r;
+			room = r;
 		}
 	}
 	return best;
 }
 
 /*
- * The page set of a region that has none, made on the node of its first
- * page: the region's node, or the one the writer's memory policy picks
- * (another of the nodes it allows if that one lacks room for the region).
- * That page, at @index, goes on @fresh.  Returns NULL (with @fresh empty)
- * if the set is on another node, made by a concurrent writer: the caller
- * then allocates the page there.
+ * A node with more room than @nid for a region of @nr_pages pages, among
+ * those the writer may use.  NUMA_NO_NODE if @nid has room for the whole
+ * region or no node has more.  A region's pages are all on one node, so a
+ * first page placed on a node about to run out would make the region's
+ * later pages fail while other nodes have plenty.
  */
-static struct softmem_pages *softmem_pages_start(struct softmem_region *region,
-						 unsigned long index,
-						 struct list_head *fresh,
-						 unsigned long *base_chunk,
-						 int *err)
+static int softmem_roomier_node(int nid, unsigned long nr_pages)
 {
-	struct softmem_pages *backing;
+	unsigned long room = softmem_node_room(nid);
+	nodemask_t allowed;
+
+	if (room >= nr_pages)
+		return NUMA_NO_NODE;
+	softmem_allowed_nodes(&allowed);
+	return softmem_roomiest_node(&allowed, room);
+}
+
+/*
+ * Allocates the pages of [@index, @last] that @backing (NULL for none yet)
+ * lacks on node @nid, onto @fresh, which the caller empties on an error.
+ */
+static int softmem_pages_alloc_range(struct softmem_region *region,
+				     struct softmem_pages *backing,
+				     unsigned long index, unsigned long last,
+				     int nid, struct list_head *fresh,
+				     unsigned long *base_chunk)
+{
 	struct page *page;
 
-	page = softmem_chunk_new(region, NULL, index, region->nid, base_chunk);
-	if (!page) {
-		*err = -ENOMEM;
-		return NULL;
+	for (; index <= last; index++) {
+		if (backing && xa_load(&backing->pages, index))
+			continue;
+		/*
+		 * Freed meanwhile: its pages would go at the last reference,
+		 * and charging them could discard the pool's other regions.
+		 */
+		if (READ_ONCE(region->state) == SOFTMEM_REGION_DEAD)
+			return -ENOENT;
+		page = softmem_chunk_new(region, backing, index, nid,
+					 base_chunk);
+		if (IS_ERR(page))
+			return PTR_ERR(page);
+		/* A huge folio covers the rest of its chunk. */
+		index = page_private(page) + softmem_page_nr(page) - 1;
+		list_add_tail(&page->lru, fresh);
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		cond_resched();
 	}
-	if (region->nid == NUMA_NO_NODE) {
-		int nid = softmem_roomier_node(page_to_nid(page),
-					       region->nr_pages);
-		struct page *other = NULL;
+	return 0;
+}
 
-		if (nid != NUMA_NO_NODE)
-			other = PageHead(page) ? softmem_huge_alloc(nid) :
-						 softmem_page_alloc(nid);
-		/* The charge of the first page covers its replacement. */
-		if (other) {
-			set_page_private(other, page_private(page));
-			set_page_private(page, 0);
-			softmem_page_free(page);
-			page = other;
-		}
+/*
+ * The first page of a region that has none, at @index: on the region's
+ * node, or where the writer's memory policy puts it, moved to another node
+ * it allows if that one lacks room for the whole region.
+ */
+static struct page *softmem_first_page(struct softmem_region *region,
+				       unsigned long index,
+				       unsigned long *base_chunk)
+{
+	struct page *page, *other = NULL;
+	int nid;
+
+	page = softmem_chunk_new(region, NULL, index, region->nid, base_chunk);
+	if (IS_ERR(page) || region->nid != NUMA_NO_NODE)
+		return page;
+	nid = softmem_roomier_node(page_to_nid(page), region->nr_pages);
+	if (nid != NUMA_NO_NODE)
+		other = PageHead(page) ? softmem_huge_alloc(nid) :
+					 softmem_page_alloc(nid);
+	/* The charge of the first page covers its replacement. */
+	if (other) {
+		set_page_private(other, page_private(page));
+		set_page_private(page, 0);
+		softmem_page_free(page);
+		page = other;
 	}
+	return page;
+}
+
+/*
+ * Allocates the pages of a region's first write, [@index, @last], onto
+ * @fresh, all on one node: the first page's (softmem_first_page()).  When a
+ * later page cannot be had there, a region not bound to a node moves the
+ * whole write to the roomiest other node the writer may use, and so on:
+ * nothing of it is visible yet, and a node that ran out mid-write must not
+ * fail a write that another node has room for.  Returns the node, or an
+ * error with @fresh emptied.
+ */
+static int softmem_pages_alloc_first(struct softmem_region *region,
+				     unsigned long index, unsigned long last,
+				     struct list_head *fresh)
+{
+	unsigned long base_chunk = ULONG_MAX;
+	nodemask_t untried;
+	struct page *page;
+	int nid, ret;
+
+	page = softmem_first_page(region, index, &base_chunk);
+	if (IS_ERR(page))
+		return PTR_ERR(page);
+	nid = page_to_nid(page);
 	list_add_tail(&page->lru, fresh);
-	backing = softmem_pages_get(region, page_to_nid(page));
-	if (!backing)
-		*err = -ENOMEM;
-	if (!backing || backing->nid != page_to_nid(page))
+	ret = softmem_pages_alloc_range(region, NULL,
+					page_private(page) + softmem_page_nr(page),
+					last, nid, fresh, &base_chunk);
+	if (ret == -ENOMEM && region->nid == NUMA_NO_NODE)
+		softmem_allowed_nodes(&untried);
+	while (ret == -ENOMEM && region->nid == NUMA_NO_NODE) {
+		node_clear(nid, untried);
+		nid = softmem_roomiest_node(&untried, 0);
+		if (nid == NUMA_NO_NODE)
+			nid = first_node(untried);
+		if (nid >= MAX_NUMNODES)
+			break;
 		softmem_pages_drop(region->pool, fresh);
-	return backing;
+		base_chunk = ULONG_MAX;
+		ret = softmem_pages_alloc_range(region, NULL, index, last, nid,
+						fresh, &base_chunk);
+	}
+	if (ret) {
+		softmem_pages_drop(region->pool, fresh);
+		return ret;
+	}
+	return nid;
 }
 
 /*
  * One pass of softmem_pages_populate(): -EAGAIN when a huge folio it got
- * lost its chunk to another writer's base page, for another pass.
+ * lost its chunk to another writer's base page, for another pass.  A region
+ * without pages gets its page set on the node of its first write's pages,
+ * made once they are all allocated; if a concurrent writer made the set on
+ * another node meanwhile, the pages are allocated again there.
  */
 static int softmem_pages_populate_once(struct softmem_region *region,
 				       u64 offset, u64 length)
 {
 	unsigned long index, last, base_chunk = ULONG_MAX;
 	struct softmem_pages *backing;
-	struct page *page;
 	LIST_HEAD(fresh);
-	int ret = 0;
+	int ret;
 
 	index = offset >> PAGE_SHIFT;
 	last = (offset + length - 1) >> PAGE_SHIFT;
@@ -504,44 +594,23 @@ static int softmem_pages_populate_once(struct softmem_region *region,
 	/* Pairs with the release in softmem_pages_get(). */
 	backing = smp_load_acquire(&region->backing);
 	if (!backing) {
-		backing = softmem_pages_start(region, index, &fresh,
-					      &base_chunk, &ret);
+		int nid = softmem_pages_alloc_first(region, index, last, &fresh);
+
+		if (nid < 0)
+			return nid == -ENOSPC ? -ENOMEM : nid;
+		backing = softmem_pages_get(region, nid);
+		if (backing && backing->nid == nid)
+			return softmem_pages_install(region, backing, &fresh);
+		softmem_pages_drop(region->pool, &fresh);
 		if (!backing)
-			return ret;
-		page = list_first_entry_or_null(&fresh, struct page, lru);
-		if (page)
-			index = page_private(page) + softmem_page_nr(page);
+			return -ENOMEM;
 	}
 
-	for (; index <= last; index++) {
-		if (xa_load(&backing->pages, index))
-			continue;
-		/*
-		 * Freed meanwhile: its pages would go at the last reference,
-		 * and charging them could discard the pool's other regions.
-		 */
-		if (READ_ONCE(region->state) == SOFTMEM_REGION_DEAD) {
-			ret = -ENOENT;
-			break;
-		}
-		page = softmem_chunk_new(region, backing, index, backing->nid,
-					 &base_chunk);
-		if (!page) {
-			ret = -ENOMEM;
-			break;
-		}
-		/* A huge folio covers the rest of its chunk. */
-		index = page_private(page) + softmem_page_nr(page) - 1;
-		list_add_tail(&page->lru, &fresh);
-		if (fatal_signal_pending(current)) {
-			ret = -EINTR;
-			break;
-		}
-		cond_resched();
-	}
+	ret = softmem_pages_alloc_range(region, backing, index, last,
+					backing->nid, &fresh, &base_chunk);
 	if (ret) {
 		softmem_pages_drop(region->pool, &fresh);
-		return ret;
+		return ret == -ENOSPC ? -ENOMEM : ret;
 	}
 	return softmem_pages_install(region, backing, &fresh);
 }

@@ -85,6 +85,7 @@
 #include <glob.h>
 #include <sched.h>
 #include <linux/kcov.h>
+#include <linux/mempolicy.h>
 #include <stdarg.h>
 #include <sys/ioctl.h>
 
@@ -317,6 +318,26 @@ static int fail_nth_disarm(FIXTURE_DATA(fault) *self)
 		if (pwrite(self->fail_fd, "0", 1, 0) == 1)
 			return injected;
 	return -errno;
+}
+
+/*
+ * Ends a call armed with fail_nth_arm(@self, @nth ? @nth : COUNT_ARM): for
+ * @nth 0, the unfailed call, sets *@sites to the sites it reached and
+ * returns 0; else returns 1 if the failure was injected, 0 if the call
+ * reached fewer sites.  A negative errno if fail-nth cannot be read.
+ */
+static int fail_nth_end(FIXTURE_DATA(fault) *self, unsigned int nth,
+			unsigned int *sites)
+{
+	unsigned int left;
+	int err;
+
+	if (nth)
+		return fail_nth_disarm(self);
+	err = fail_nth_left(self, &left);
+	if (!err)
+		*sites = COUNT_ARM - left;
+	return err;
 }
 
 /* --- setup ----------------------------------------------------------- */
@@ -3060,11 +3081,11 @@ static int node_first_cpu(int nid)
  * The pool's resumed bytes on node @nid: resident, less suspended (which a
  * write short of memory may discard), 0 when they cannot be read.
  */
-static uint64_t node_resumed(FIXTURE_DATA(fault) *self, int nid)
+static uint64_t node_resumed(int pool, int nid)
 {
 	struct softmem_node_stats st = { .size = sizeof(st) };
 
-	if (softmem_node_stats(self->pool, nid, &st))
+	if (softmem_node_stats(pool, nid, &st))
 		return 0;
 	return st.resident_bytes - st.suspended_bytes;
 }
@@ -3082,7 +3103,7 @@ static unsigned int first_write_sweep(struct __test_metadata *_metadata,
 				      FIXTURE_DATA(fault) *self, int cpu,
 				      int node, uint64_t length)
 {
-	unsigned int nth, sites = 0, absorbed = 0, left;
+	unsigned int nth, sites = 0, absorbed = 0;
 	uint64_t h, before = 0;
 	cpu_set_t set;
 	int ret, injected;
@@ -3096,17 +3117,11 @@ static unsigned int first_write_sweep(struct __test_metadata *_metadata,
 		      softmem_alloc_on_node(self->pool, length, node, &h);
 		ASSERT_EQ(0, ret) TH_LOG("alloc: %s", err_name(ret));
 		if (node >= 0)
-			before = node_resumed(self, node);
+			before = node_resumed(self->pool, node);
 		ASSERT_EQ(0, fail_nth_arm(self, nth ? nth : COUNT_ARM));
 		ret = softmem_write(self->pool, h, 0, "x", 1);
-		if (nth) {
-			injected = fail_nth_disarm(self);
-			ASSERT_LE(0, injected);
-		} else {
-			ASSERT_EQ(0, fail_nth_left(self, &left));
-			sites = COUNT_ARM - left;
-			injected = 0;
-		}
+		injected = fail_nth_end(self, nth, &sites);
+		ASSERT_LE(0, injected);
 		ASSERT_EQ(0, softmem_read(self->pool, h, 0, &c, 1));
 		if (ret) {
 			EXPECT_TRUE(ret == -ENOMEM || ret == -EFAULT)
@@ -3116,7 +3131,7 @@ static unsigned int first_write_sweep(struct __test_metadata *_metadata,
 			EXPECT_EQ('x', c) TH_LOG("failure %u", nth);
 			if (node >= 0)
 				EXPECT_EQ(before + self->page,
-					  node_resumed(self, node))
+					  node_resumed(self->pool, node))
 					TH_LOG("failure %u", nth);
 			absorbed += injected;
 		}
@@ -3154,6 +3169,123 @@ TEST_F(fault, first_write_absorbs_failed_placement)
 	}
 	TH_LOG("%u injected failures absorbed", absorbed);
 	EXPECT_LT(0, absorbed);
+}
+
+/* A first write of several pages: the scene's buffers' size. */
+#define MOVE_PAGES	SCENE_PAGES
+
+/* How the region of move_sweep() may be placed. */
+enum move_rule {
+	MOVE_FREE,		/* no node, default memory policy */
+	MOVE_REGION_NODE,	/* SOFTMEM_ALLOC_NODE: the writer's node */
+	MOVE_POLICY_BIND,	/* MPOL_BIND to the writer's node */
+};
+
+/*
+ * Sweeps fail-nth over a MOVE_PAGES-page first write into a fresh region
+ * of pool @pool, which holds no suspended region a failed page could
+ * discard, from a CPU of node @nid, placed as @rule says.  Every write
+ * either fails with ENOMEM or EFAULT and leaves the region unwritten, or
+ * succeeds with every byte read back and every page on one node.  Counts
+ * the injected failures absorbed by a write that went whole to the other
+ * node (*@moved) and the writes failed with ENOMEM (*@failed).  A copy
+ * from user space that failed part way leaves what it copied.
+ */
+static void move_sweep(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(fault) *self, int pool, int nid,
+		       enum move_rule rule, unsigned int *moved,
+		       unsigned int *failed)
+{
+	uint64_t length = MOVE_PAGES * self->page, h, here, there;
+	unsigned int nth, sites = 0;
+	unsigned long mask = 1UL << nid;
+	cpu_set_t set;
+	int ret, injected;
+	uint64_t i;
+
+	*moved = *failed = 0;
+	CPU_ZERO(&set);
+	CPU_SET(node_first_cpu(nid), &set);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(set), &set));
+	if (rule == MOVE_POLICY_BIND)
+		ASSERT_EQ(0, syscall(SYS_set_mempolicy, MPOL_BIND, &mask,
+				     8 * sizeof(mask)));
+	for (nth = 0; nth <= sites; nth++) {
+		ret = rule == MOVE_REGION_NODE ?
+		      softmem_alloc_on_node(pool, length, nid, &h) :
+		      softmem_alloc(pool, length, &h);
+		ASSERT_EQ(0, ret) TH_LOG("alloc: %s", err_name(ret));
+		memset(self->src, 0x5a, length);
+		ASSERT_EQ(0, fail_nth_arm(self, nth ? nth : COUNT_ARM));
+		ret = softmem_write(pool, h, 0, self->src, length);
+		injected = fail_nth_end(self, nth, &sites);
+		ASSERT_LE(0, injected);
+		ASSERT_EQ(0, softmem_read(pool, h, 0, self->buf, length));
+		here = node_resumed(pool, nid);
+		there = node_resumed(pool, !nid);
+		if (ret) {
+			EXPECT_TRUE(ret == -ENOMEM || ret == -EFAULT)
+				TH_LOG("failure %u: %s", nth, err_name(ret));
+			/* A copy that stopped part way wrote what it got. */
+			memset(self->want, 0, length);
+			for (i = 0; ret == -EFAULT && i < length; i++)
+				if (self->buf[i])
+					self->want[i] = self->src[i];
+			*failed += ret == -ENOMEM;
+		} else {
+			memcpy(self->want, self->src, length);
+			EXPECT_TRUE(here + there == length &&
+				    (!here || !there))
+				TH_LOG("failure %u: %llu bytes on node %d, %llu on node %d",
+				       nth, (unsigned long long)here, nid,
+				       (unsigned long long)there, !nid);
+			*moved += injected && there == length;
+		}
+		EXPECT_EQ(0, memcmp(self->want, self->buf, length))
+			TH_LOG("failure %u", nth);
+		ASSERT_EQ(0, softmem_free(pool, h));
+	}
+	if (rule == MOVE_POLICY_BIND)
+		ASSERT_EQ(0, syscall(SYS_set_mempolicy, MPOL_DEFAULT, NULL, 0));
+}
+
+/*
+ * A region's pages are all on one node, and its first write allocates all
+ * of them before any is used.  When a page after the first cannot be had
+ * on the writer's node, the whole write goes to the other node instead of
+ * failing: every such failure is absorbed so (MOVE_PAGES - 1 of them, one
+ * per later page).  A region bound to the node, or a writer whose memory
+ * policy binds it there, has nowhere else to go: none moves, and the
+ * failure of any of its pages fails the write with ENOMEM.
+ */
+TEST_F(fault, first_write_moves_to_a_node_with_room)
+{
+	unsigned int moved, failed;
+	int pool;
+
+	if (!node_exists(1) || node_first_cpu(0) < 0)
+		SKIP(return, "one NUMA node: nowhere else to place a page");
+	pool = softmem_open();
+	ASSERT_LE(0, pool);
+
+	move_sweep(_metadata, self, pool, 0, MOVE_FREE, &moved, &failed);
+	TH_LOG("free region: %u failures absorbed on node 1, %u writes failed",
+	       moved, failed);
+	EXPECT_LE(MOVE_PAGES - 1, moved);
+
+	move_sweep(_metadata, self, pool, 0, MOVE_REGION_NODE, &moved,
+		   &failed);
+	TH_LOG("region on node 0: %u moved, %u writes failed", moved, failed);
+	EXPECT_EQ(0, moved);
+	EXPECT_LE(MOVE_PAGES, failed);
+
+	move_sweep(_metadata, self, pool, 0, MOVE_POLICY_BIND, &moved,
+		   &failed);
+	TH_LOG("writer bound to node 0: %u moved, %u writes failed", moved,
+	       failed);
+	EXPECT_EQ(0, moved);
+	EXPECT_LE(MOVE_PAGES, failed);
+	close(pool);
 }
 
 /* Each distinct point: softmem's block that made the failing call. */
