@@ -83,7 +83,7 @@ FIXTURE_TEARDOWN(module)
 		close(self->fail_fd);
 	}
 	if (self->dumping)
-		write_file("/dev/kmsg", "softmem-selftest: stack dump over");
+		kmsg("softmem-selftest: stack dump over");
 	knobs_restore(self);
 	if (self->unloaded && access(SOFTMEM_MODULE_SYSFS, F_OK))
 		insmod_softmem();
@@ -513,7 +513,7 @@ TEST_F_TIMEOUT(module, init_failures_unwind, 300)
 	 * A slab cache that cannot be made dumps the stack: no splat here
 	 * (tools/vm-run), every other kind of report still is.
 	 */
-	write_file("/dev/kmsg", "softmem-selftest: stack dump expected");
+	kmsg("softmem-selftest: stack dump expected");
 	self->dumping = true;
 	for (i = 0; i < NR_INIT_FAILURES; i++) {
 		if (init_step_fail(self, i, &ranges, &absorbed))
@@ -521,7 +521,7 @@ TEST_F_TIMEOUT(module, init_failures_unwind, 300)
 		else
 			failed++;
 	}
-	write_file("/dev/kmsg", "softmem-selftest: stack dump over");
+	kmsg("softmem-selftest: stack dump over");
 	self->dumping = false;
 	say("# fault-injection: %u module loads failed, each at one step of "
 	    "the init, %u absorbed failures, %u problems (%.1f s)", failed,

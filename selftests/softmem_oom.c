@@ -33,12 +33,6 @@ static uint64_t share_of_memory(unsigned int percent)
 	return meminfo_bytes("MemTotal") / 100 * percent & ~(C_STEP - 1);
 }
 
-/* Tell the guest's splat scan (tools/vm-run) that an OOM report is due. */
-static void kmsg(const char *text)
-{
-	write_file("/dev/kmsg", text);
-}
-
 /*
  * /dev/kmsg opened at its end: what the kernel logs from now on.
  */

@@ -504,6 +504,12 @@ static inline int wait_child(pid_t pid)
 #define OOM_KILL_EXPECTED	"softmem-selftest: OOM kill expected"
 #define OOM_KILL_OVER		"softmem-selftest: OOM kill over"
 
+/* Writes @text to the kernel log, e.g. one of the lines above. */
+static inline void kmsg(const char *text)
+{
+	write_file("/dev/kmsg", text);
+}
+
 /* Signal readiness on @fd, then wait to be killed. */
 static inline void __attribute__((noreturn)) hold_until_killed(int fd)
 {
@@ -589,13 +595,13 @@ static inline pid_t sysrq_oom_kill_child(void)
 	pid = start_ready_child(oom_first_choice, &ready);
 	if (pid < 0)
 		return -1;
-	write_file("/dev/kmsg", OOM_KILL_EXPECTED);
+	kmsg(OOM_KILL_EXPECTED);
 	asked = !write_file("/proc/sysrq-trigger", "f");
 	if (!asked)
 		kill(pid, SIGKILL);
 	if (waitpid(pid, &status, 0) != pid)
 		asked = false;
-	write_file("/dev/kmsg", OOM_KILL_OVER);
+	kmsg(OOM_KILL_OVER);
 	return asked && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL ?
 		pid : -1;
 }
