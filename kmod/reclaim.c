@@ -125,11 +125,29 @@ static int softmem_top_zone(pg_data_t *pgdat)
 }
 
 /*
+ * The pages @zone's watermarks may still rise by: a boost is up to one and
+ * a half times its high watermark (the default watermark_boost_factor, which
+ * modules cannot read), at least a pageblock.  An unmovable allocation that
+ * takes a pageblock of another type boosts them, the region's own pages
+ * among such allocations.
+ */
+static unsigned long softmem_zone_boost_left(struct zone *zone)
+{
+	unsigned long most = max_t(unsigned long, pageblock_nr_pages,
+				   zone->_watermark[WMARK_HIGH] * 3 / 2);
+	unsigned long boost = READ_ONCE(zone->watermark_boost);
+
+	return most > boost ? most - boost : 0;
+}
+
+/*
  * Pages node @nid can give before its zones reach their high watermarks,
- * less what each zone keeps from allocations that could use the node's
- * highest zone (a region's pages could: they would not get the reserve of
- * a DMA zone, and counting it had regions fill a node to its low watermark
- * and wake kswapd).
+ * raised as far as a boost could still raise them, less what each zone
+ * keeps from allocations that could use the node's highest zone (a
+ * region's pages could: they would not get the reserve of a DMA zone, and
+ * counting it had regions fill a node to its low watermark and wake
+ * kswapd), so that a boost during a region's write does not make its
+ * later pages fail on the node it was placed on.
  */
 unsigned long softmem_node_room(int nid)
 {
@@ -144,7 +162,8 @@ unsigned long softmem_node_room(int nid)
 		if (!managed_zone(zone))
 			continue;
 		free = zone_page_state(zone, NR_FREE_PAGES);
-		keep = high_wmark_pages(zone) + zone->lowmem_reserve[top];
+		keep = high_wmark_pages(zone) + softmem_zone_boost_left(zone) +
+		       zone->lowmem_reserve[top];
 		if (free > keep)
 			room += free - keep;
 	}
