@@ -1621,13 +1621,33 @@ static bool worker_init(struct worker *w, unsigned int id, int pool, int side,
 	return true;
 }
 
-/* Pool counters once everything but the shared regions is freed. */
+/*
+ * Pool counters once everything but the shared regions is freed.  The pages
+ * of a region the pool no longer counts may stay resident a moment: the
+ * reclaimer's discard of a mapped region holds it until its mappings are
+ * zapped, and a region written again since goes with its pages when that
+ * reference does.  Waits up to 10 s for them.
+ */
 static void check_pool_empty(struct worker *w, int pool, uint64_t want_regions,
 			     const char *when)
 {
 	struct softmem_stats st;
-	int ret = op(w, pool_stats(pool, &st));
+	uint64_t lingering = 0;
+	int ret, waits = 0;
 
+	for (;;) {
+		ret = op(w, pool_stats(pool, &st));
+		if (ret || want_regions || st.regions || st.length_bytes ||
+		    !st.resident_bytes || waits == 1000)
+			break;
+		if (!waits++)
+			lingering = st.resident_bytes;
+		usleep(10 * 1000);
+	}
+	if (waits)
+		say("# stress: worker %u: pool %s: %llu resident bytes of freed regions lingered, %llu after %d ms",
+		    w->id, when, (unsigned long long)lingering,
+		    (unsigned long long)st.resident_bytes, waits * 10);
 	if (ret || st.regions != want_regions ||
 	    (!want_regions && (st.length_bytes || st.resident_bytes)) ||
 	    st.suspended_bytes > st.resident_bytes ||
