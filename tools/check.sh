@@ -153,6 +153,12 @@ run_leg() {
 	grep -h 'built in' "$logs/fetch-$leg.log" || true
 	build="$logs/build-$version.log"
 	leg_pass=0 leg_fail=0 leg_skip=0
+	# Debian's 6.12 takes a stale breakpoint now and then with a TCG
+	# thread per vCPU (tools/vm-run, --tcg-thread): its guests (the
+	# selftests, the bench's and the demos') run with one thread, as
+	# fast here (231 s for run_all.sh); the others keep one per vCPU.
+	tcg_thread=multi
+	[ "$leg" = 6.12 ] && tcg_thread=single
 
 	# The debug leg's module counts what the tests reach (gcov: make
 	# coverage, tools/coverage.sh); the others are built as shipped.
@@ -243,13 +249,8 @@ run_leg() {
 			coverage_add=(--add tools/guest-gcov-dump.sh)
 		fi
 		guest="$guest; exit \$s"
-		# Debian's 6.12 takes a stale breakpoint now and then with a
-		# TCG thread per vCPU (tools/vm-run, --tcg-thread); its leg
-		# runs with one thread, as fast here (231 s for run_all.sh).
-		tcg=()
-		[ "$leg" = 6.12 ] && tcg=(--tcg-thread single)
-		tools/vm-run --kernel-dir "$kdir" --mem "$mem" "${tcg[@]}" \
-			--timeout "$timeout" --log-dir "$vmlog" \
+		VM_TCG_THREAD=$tcg_thread tools/vm-run --kernel-dir "$kdir" \
+			--mem "$mem" --timeout "$timeout" --log-dir "$vmlog" \
 			--module "build/$version/kmod/softmem.ko" "${append[@]}" \
 			--add "$leg_collection:kselftest" "${sqlite_add[@]}" \
 			"${coverage_add[@]}" -- "$guest" \
@@ -372,7 +373,8 @@ run_leg() {
 	# print every ratio line; no figure is judged.
 	if [ "$leg" = "$BENCH_LEG" ]; then
 		if [ -f "build/$version/kmod/softmem.ko" ] &&
-			BENCH_QUICK=1 VM_MEM=$VM_MEM VM_TIMEOUT=300 tools/bench.sh \
+			VM_TCG_THREAD=$tcg_thread BENCH_QUICK=1 VM_MEM=$VM_MEM \
+			VM_TIMEOUT=300 tools/bench.sh \
 				--kernel-dir "$kdir" \
 				--module "build/$version/kmod/softmem.ko" \
 				--log-dir "$logs/bench-$version" \
@@ -389,7 +391,8 @@ run_leg() {
 		# that is not what was written, and the table and the plot
 		# must come out (tools/demo.sh; no figure is judged).
 		for mode in pressure balloon; do
-			if DEMO_QUICK=1 KERNEL=$leg VM_MEM='' tools/demo.sh "$mode" \
+			if VM_TCG_THREAD=$tcg_thread DEMO_QUICK=1 KERNEL=$leg \
+				VM_MEM='' tools/demo.sh "$mode" \
 				>"$logs/demo-$mode.log" 2>&1; then
 				leg_pass=$((leg_pass + 1))
 				sed -n '/^way:/,/^plot:/p' "$logs/demo-$mode.log"
