@@ -574,7 +574,8 @@ static int softmem_pages_alloc_first(struct softmem_region *region,
 
 /*
  * One pass of softmem_pages_populate(): -EAGAIN when a huge folio it got
- * lost its chunk to another writer's base page, for another pass.  A region
+ * lost its chunk to another writer's base page, for another pass; -ENOSPC
+ * when the pool's limit refused a page.  A region
  * without pages gets its page set on the node of its first write's pages,
  * made once they are all allocated; if a concurrent writer made the set on
  * another node meanwhile, the pages are allocated again there.
@@ -597,7 +598,7 @@ static int softmem_pages_populate_once(struct softmem_region *region,
 		int nid = softmem_pages_alloc_first(region, index, last, &fresh);
 
 		if (nid < 0)
-			return nid == -ENOSPC ? -ENOMEM : nid;
+			return nid;
 		backing = softmem_pages_get(region, nid);
 		if (backing && backing->nid == nid)
 			return softmem_pages_install(region, backing, &fresh);
@@ -610,7 +611,7 @@ static int softmem_pages_populate_once(struct softmem_region *region,
 					backing->nid, &fresh, &base_chunk);
 	if (ret) {
 		softmem_pages_drop(region->pool, &fresh);
-		return ret == -ENOSPC ? -ENOMEM : ret;
+		return ret;
 	}
 	return softmem_pages_install(region, backing, &fresh);
 }
@@ -632,7 +633,8 @@ int softmem_pages_populate(struct softmem_region *region, u64 offset,
 	do {
 		ret = softmem_pages_populate_once(region, offset, length);
 	} while (ret == -EAGAIN);
-	return ret;
+	/* The pool's limit refused a page: out of memory, to user space. */
+	return ret == -ENOSPC ? -ENOMEM : ret;
 }
 
 struct page *softmem_page_lookup(struct softmem_region *region,
