@@ -83,7 +83,6 @@
 #include "softmem_test.h"
 
 #include <glob.h>
-#include <sched.h>
 #include <linux/kcov.h>
 #include <linux/mempolicy.h>
 #include <stdarg.h>
@@ -3105,13 +3104,10 @@ static unsigned int first_write_sweep(struct __test_metadata *_metadata,
 {
 	unsigned int nth, sites = 0, absorbed = 0;
 	uint64_t h, before = 0;
-	cpu_set_t set;
 	int ret, injected;
 	char c;
 
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	ASSERT_EQ(0, sched_setaffinity(0, sizeof(set), &set));
+	ASSERT_EQ(0, pin_to_cpu(cpu));
 	for (nth = 0; nth <= sites; nth++) {
 		ret = node < 0 ? softmem_alloc(self->pool, length, &h) :
 		      softmem_alloc_on_node(self->pool, length, node, &h);
@@ -3199,14 +3195,11 @@ static void move_sweep(struct __test_metadata *_metadata,
 	uint64_t length = MOVE_PAGES * self->page, h, here, there;
 	unsigned int nth, sites = 0;
 	unsigned long mask = 1UL << nid;
-	cpu_set_t set;
 	int ret, injected;
 	uint64_t i;
 
 	*moved = *failed = 0;
-	CPU_ZERO(&set);
-	CPU_SET(node_first_cpu(nid), &set);
-	ASSERT_EQ(0, sched_setaffinity(0, sizeof(set), &set));
+	ASSERT_EQ(0, pin_to_cpu(node_first_cpu(nid)));
 	if (rule == MOVE_POLICY_BIND)
 		ASSERT_EQ(0, syscall(SYS_set_mempolicy, MPOL_BIND, &mask,
 				     8 * sizeof(mask)));

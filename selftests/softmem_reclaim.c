@@ -10,7 +10,6 @@
 #include "softmem_test.h"
 
 #include <glob.h>
-#include <sched.h>
 #include <sys/syscall.h>
 #include <linux/mempolicy.h>
 
@@ -246,7 +245,6 @@ TEST_F(reclaim, shrinker_discards_least_recently_suspended)
 			     SOFTMEM_INTACT };
 	struct softmem_stats stats;
 	unsigned long ino;
-	cpu_set_t cpu0;
 	char dir[256];
 	uint64_t h[3];
 	int nid;
@@ -254,9 +252,7 @@ TEST_F(reclaim, shrinker_discards_least_recently_suspended)
 	if (!find_shrinker_dir(_metadata, dir, sizeof(dir)))
 		return;
 	/* Keep every region on one node's list. */
-	CPU_ZERO(&cpu0);
-	CPU_SET(0, &cpu0);
-	ASSERT_EQ(0, sched_setaffinity(0, sizeof(cpu0), &cpu0));
+	ASSERT_EQ(0, pin_to_cpu(0));
 	alloc_regions(_metadata, self, h, 3);
 	ASSERT_EQ(0, softmem_suspend(self->pool, h[1]));
 	ASSERT_EQ(0, softmem_suspend(self->pool, h[0]));

@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -712,6 +713,16 @@ static inline uint64_t node_meminfo(int nid, const char *field)
 		 "/sys/devices/system/node/node%d/meminfo", nid);
 	snprintf(key, sizeof(key), "Node %d %s", nid, field);
 	return meminfo_file_bytes(path, key);
+}
+
+/* Runs the calling thread on CPU @cpu only: 0, or -errno. */
+static inline int pin_to_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
 }
 
 /* Whether NUMA node @nid exists. */
